@@ -1,0 +1,123 @@
+"""Checkpoint folders on disk: atomic writes of weights + config + metrics, and resumable training state."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from lenet.model import CONFIG_NAME, WEIGHTS_NAME, CheckpointError, LeNet5
+
+METRICS_NAME = "metrics.json"
+STATE_DIR = "training-state"  # inside the output folder while a run is unfinished
+STATE_TENSORS = "state.safetensors"
+STATE_JSON = "state.json"
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically: a temporary file in the same folder, fsynced, then renamed over."""
+    _atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2) + "\n"))
+
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def save_checkpoint(model: LeNet5, out: str | Path, metrics: dict[str, Any]) -> Path:
+    """Write `out/` = model.safetensors + config.json + metrics.json as one swap.
+
+    The files are written into a sibling staging folder, which then replaces `out` by two
+    renames, so an interrupted save leaves the previous checkpoint loadable.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    try:
+        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        save_file(state, str(staging / WEIGHTS_NAME), metadata={"format": "pt"})
+        (staging / CONFIG_NAME).write_text(json.dumps(model.config, indent=2) + "\n")
+        (staging / METRICS_NAME).write_text(json.dumps(metrics, indent=2) + "\n")
+        for name in (WEIGHTS_NAME, CONFIG_NAME, METRICS_NAME):
+            with open(staging / name, "rb") as f:
+                os.fsync(f.fileno())
+        retired = out.parent / f".{out.name}.old-{os.getpid()}"
+        if out.exists():
+            os.replace(out, retired)
+        os.replace(staging, out)
+        shutil.rmtree(retired, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out
+
+
+def read_metrics(checkpoint: str | Path) -> dict[str, Any] | None:
+    """The checkpoint's metrics.json, or None when it has none."""
+    path = Path(checkpoint) / METRICS_NAME
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{path} is not valid JSON: {err}") from None
+
+
+def save_training_state(
+    out: str | Path, model: LeNet5, optimizer: torch.optim.Optimizer, progress: dict[str, Any]
+) -> None:
+    """Persist everything needed to continue after the epoch `progress["epoch"]`, safetensors only.
+
+    Tensors (model and optimizer state) go to state.safetensors; the rest (epoch, history,
+    optimizer hyper-parameters) to state.json, written last: it is the commit point.
+    """
+    folder = Path(out) / STATE_DIR
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    optim_state = optimizer.state_dict()
+    for index, slots in optim_state["state"].items():
+        for slot, value in slots.items():
+            tensors[f"optim.{index}.{slot}"] = torch.as_tensor(value).detach().cpu().contiguous()
+    _atomic_write(folder / STATE_TENSORS, lambda tmp: save_file(tensors, str(tmp)))
+    write_json(folder / STATE_JSON, {**progress, "param_groups": optim_state["param_groups"]})
+
+
+def load_training_state(out: str | Path, model: LeNet5, optimizer: torch.optim.Optimizer) -> dict[str, Any] | None:
+    """Restore model and optimizer from `out/training-state`; the saved progress, or None if absent."""
+    folder = Path(out) / STATE_DIR
+    if not (folder / STATE_JSON).is_file():
+        return None
+    try:
+        progress = json.loads((folder / STATE_JSON).read_text())
+        tensors = load_file(str(folder / STATE_TENSORS))
+    except Exception as err:  # any unreadable state is reported the same way
+        raise CheckpointError(f"training state in {folder} is unreadable: {err}") from None
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, strict=True)
+    slots: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            _, index, slot = key.split(".", 2)
+            slots.setdefault(int(index), {})[slot] = value
+    groups = progress.pop("param_groups")
+    for group in groups:
+        if "betas" in group:
+            group["betas"] = tuple(group["betas"])
+    optimizer.load_state_dict({"state": slots, "param_groups": groups})
+    return progress
+
+
+def clear_training_state(out: str | Path) -> None:
+    shutil.rmtree(Path(out) / STATE_DIR, ignore_errors=True)

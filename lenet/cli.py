@@ -1,0 +1,147 @@
+"""Command line: `python -m lenet train | evaluate | predict`, each flag with a default and help."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from lenet.checkpoint import read_metrics
+from lenet.data import DATA_DIR_ENV, DataError, load_mnist
+from lenet.model import CheckpointError
+from lenet.predict import DEFAULT_CHECKPOINT, Predictor
+from lenet.preprocess import ImageError, NoDigitError
+from lenet.recipe import Recipe, RecipeError
+
+DEFAULT_RECIPE = "train/lenet5.toml"
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m lenet", description="LeNet-5 on MNIST: train, evaluate, predict.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    data_help = f"MNIST root holding MNIST/raw (default: ${DATA_DIR_ENV}, else data/; downloaded there if missing)"
+
+    train = commands.add_parser("train", help="train a model from a recipe and write its checkpoint folder")
+    train.add_argument("--recipe", default=DEFAULT_RECIPE, help=f"TOML recipe (default: {DEFAULT_RECIPE})")
+    train.add_argument("--out", default=None, help="checkpoint folder to write (default: the recipe's `out`)")
+    train.add_argument("--data-dir", default=None, help=data_help)
+    train.add_argument("--resume", action="store_true", help="continue from the last completed epoch in --out")
+    train.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="one epoch of two batches on a small validation/test slice, to check the wiring; "
+        "writes only where --out says (default: a temporary folder, then removed)",
+    )
+    train.add_argument("--device", default="auto", help="auto (GPU if present), cpu, cuda, cuda:1 ... (default: auto)")
+    train.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: 0 = one per core)")
+
+    evaluate = commands.add_parser("evaluate", help="accuracy, per-class accuracy and confusion matrix on the test set")
+    evaluate.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="checkpoint folder (default: shipped)")
+    evaluate.add_argument("--data-dir", default=None, help=data_help)
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    evaluate.add_argument("--report", default=None, metavar="DIR", help="also write confusion/misclassified/curve PNGs")
+    evaluate.add_argument("--device", default="auto", help="auto, cpu, cuda ... (default: auto)")
+
+    predict = commands.add_parser("predict", help="top-k digits for image files")
+    predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, WebP, GIF, BMP, TIFF ...)")
+    predict.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="checkpoint folder (default: shipped)")
+    predict.add_argument("--top", type=positive_int, default=3, help="how many labels to show (default: 3)")
+    predict.add_argument("--json", action="store_true", help="one JSON object per line and file")
+    return parser
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from lenet.train import train
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    recipe = Recipe.from_toml(args.recipe)
+    if args.dry_run and args.out is None:
+        with tempfile.TemporaryDirectory(prefix="lenet-dry-run-") as scratch:
+            train(recipe, out=Path(scratch) / recipe.name, data_dir=args.data_dir, dry_run=True, device=args.device)
+            print("dry run: checkpoint written to a temporary folder and removed")
+        return 0
+    train(recipe, out=args.out, data_dir=args.data_dir, resume=args.resume, dry_run=args.dry_run, device=args.device)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from lenet.model import load_model
+    from lenet.report import write_report
+    from lenet.train import evaluate, pick_device
+
+    device = pick_device(args.device)
+    model = load_model(args.checkpoint).to(device)
+    images, labels = load_mnist(args.data_dir, train=False)
+    result = evaluate(model, images, labels, device)
+    summary = {
+        "checkpoint": str(args.checkpoint),
+        "test_images": len(images),
+        "accuracy": result["accuracy"],
+        "errors": int((result["predictions"] != labels).sum()),
+        "per_class_accuracy": result["per_class_accuracy"],
+        "confusion_matrix": result["confusion_matrix"],
+    }
+    if args.report:
+        history = (read_metrics(args.checkpoint) or {}).get("history")
+        summary["report"] = [str(p) for p in write_report(args.report, result, images, labels, history)]
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(f"{args.checkpoint}: {summary['accuracy']:.2%} on {len(images):,} test images ({summary['errors']} errors)")
+    print("digit  accuracy")
+    for digit, accuracy in enumerate(summary["per_class_accuracy"]):
+        print(f"{digit:>5}  {accuracy:.2%}")
+    print("confusion matrix (rows: true digit, columns: predicted)")
+    for digit, row in enumerate(summary["confusion_matrix"]):
+        print(f"{digit:>3} " + " ".join(f"{count:>5}" for count in row))
+    for path in summary.get("report", []):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    predictor = Predictor.from_checkpoint(args.checkpoint)
+    failures = 0
+    for file in args.images:
+        try:
+            prediction = predictor.predict(file, k=args.top)
+        except (ImageError, NoDigitError) as err:
+            failures += 1
+            message = str(err).removeprefix(f"{file}: ")
+            print(json.dumps({"file": file, "error": message}) if args.json else f"{file}: error: {message}")
+            continue
+        if args.json:
+            top = [{"label": label, "probability": round(p, 4)} for label, p in prediction.top]
+            print(json.dumps({"file": file, "predictions": top}))
+        else:
+            print(f"{file}: " + ", ".join(f"{label} ({p:.1%})" for label, p in prediction.top))
+    return 1 if failures else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}[args.command]
+    try:
+        return handler(args)
+    except (CheckpointError, DataError, RecipeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

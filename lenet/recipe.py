@@ -1,0 +1,80 @@
+"""Training recipes: a TOML file in train/ parsed into a typed, validated Recipe."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from lenet.augment import AugmentConfig
+
+
+class RecipeError(ValueError):
+    """A recipe file is missing, not TOML, or has an unknown or ill-typed key."""
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """AdamW with a one-cycle schedule: linear warm-up to `lr`, then cosine down to lr * final_lr."""
+
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    warmup: float = 0.1  # fraction of all steps
+    final_lr: float = 0.01  # fraction of lr left at the last step
+    label_smoothing: float = 0.0
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything a training run depends on; the same recipe and seed give the same weights."""
+
+    name: str
+    out: str = "runs/lenet5"  # checkpoint folder, overridable with --out
+    seed: int = 0
+    epochs: int = 20
+    batch_size: int = 128
+    val_size: int = 5000  # training images held out for validation
+    train_subset: int = 0  # train on the first N shuffled images only (0 = all): for smoke runs
+    test_subset: int = 0  # report test metrics on the first N test images only (0 = all)
+    model: dict[str, Any] = field(default_factory=dict)  # LeNet5 __init__ arguments
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Recipe:
+        path = Path(path)
+        try:
+            raw = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise RecipeError(f"recipe {path} not found") from None
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+            raise RecipeError(f"recipe {path} is not valid TOML: {err}") from None
+        raw.setdefault("name", path.stem)
+        return cls.from_dict(raw, source=str(path))
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], source: str = "recipe") -> Recipe:
+        raw = dict(raw)
+        optim = _build(OptimConfig, raw.pop("optim", {}), f"{source} [optim]")
+        augment = _build(AugmentConfig, raw.pop("augment", {}), f"{source} [augment]")
+        return _build(cls, {**raw, "optim": optim, "augment": augment}, source)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _build(kind: type, values: dict[str, Any], where: str):
+    """kind(**values), refusing unknown keys and values of the wrong type with a clear message."""
+    known = {f.name: f for f in fields(kind)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise RecipeError(f"{where}: unknown key(s) {', '.join(unknown)}; expected some of {', '.join(known)}")
+    for key, value in values.items():
+        default = known[key].default
+        if isinstance(default, int | float) and not isinstance(default, bool):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise RecipeError(f"{where}: {key} must be a number, got {value!r}")
+            if isinstance(default, int) and not isinstance(default, bool) and not isinstance(value, int):
+                raise RecipeError(f"{where}: {key} must be an integer, got {value!r}")
+    return kind(**values)

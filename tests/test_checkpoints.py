@@ -1,0 +1,51 @@
+"""The shipped checkpoints meet their accuracy on the real MNIST test set, as `evaluate` reports it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from PIL import Image
+
+from lenet.checkpoint import read_metrics
+from lenet.model import load_model
+from lenet.train import evaluate
+
+from .conftest import ROOT
+
+SHIPPED = {"lenet5": 0.995, "lenet5-classic": 0.991}
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_checkpoint_meets_its_accuracy(name, mnist_test):
+    folder = ROOT / "checkpoints" / name
+    images, labels = mnist_test
+    result = evaluate(load_model(folder), images, labels, torch.device("cpu"))
+    assert result["accuracy"] >= SHIPPED[name], result["accuracy"]
+    # metrics.json is what the training run measured; it must agree with a fresh evaluation.
+    metrics = read_metrics(folder)
+    assert metrics["test_accuracy"] == pytest.approx(result["accuracy"], abs=1e-4)
+    assert metrics["confusion_matrix"] == result["confusion_matrix"]
+    assert metrics["test_images"] == 10_000 and not metrics["dry_run"]
+
+
+def test_evaluate_cli_json_and_report(tmp_path, cli_env):
+    result = subprocess.run(
+        [sys.executable, "-m", "lenet", "evaluate", "--json", "--report", str(tmp_path / "report")],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["accuracy"] >= SHIPPED["lenet5"] and summary["test_images"] == 10_000
+    assert summary["errors"] == round((1 - summary["accuracy"]) * 10_000)
+    assert len(summary["per_class_accuracy"]) == 10 and len(summary["confusion_matrix"]) == 10
+    for name in ("confusion.png", "misclassified.png", "curves.png"):
+        with Image.open(tmp_path / "report" / name) as image:
+            assert image.width > 200 and image.height > 100
+    assert json.loads((ROOT / "checkpoints" / "lenet5" / "config.json").read_text())["variant"] == "modern"

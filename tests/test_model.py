@@ -1,0 +1,112 @@
+"""The LeNet-5 variants: shapes, parameter counts, gradients, strict safetensors save/load."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from lenet.checkpoint import save_checkpoint
+from lenet.model import CheckpointError, LeNet5, load_model
+
+
+def paper_parameter_count(modern: bool) -> int:
+    """Layer-by-layer count of LeNet-5 with C1 6, C3 16 (full table), C5 120, F6 84, 10 outputs."""
+    c1, c3, c5, f6, out = 6, 16, 120, 84, 10
+    if modern:  # convs without bias, each followed by batch norm (weight + bias)
+        convs = (1 * 25 * c1 + 2 * c1) + (c1 * 25 * c3 + 2 * c3) + (c3 * 25 * c5 + 2 * c5)
+        pools = 0
+    else:
+        convs = (1 * 25 * c1 + c1) + (c1 * 25 * c3 + c3) + (c3 * 25 * c5 + c5)
+        pools = 2 * c1 + 2 * c3  # trainable coefficient + bias per subsampling map
+    return convs + pools + (c5 * f6 + f6) + (f6 * out + out)
+
+
+@pytest.mark.parametrize("variant", ["classic", "modern"])
+@pytest.mark.parametrize("batch", [1, 7])
+def test_output_shape(variant, batch):
+    model = LeNet5(variant=variant).eval()
+    assert model(torch.rand(batch, 1, 28, 28)).shape == (batch, 10)
+
+
+@pytest.mark.parametrize("variant", ["classic", "modern"])
+def test_parameter_count(variant):
+    model = LeNet5(variant=variant)
+    assert model.num_parameters() == paper_parameter_count(variant == "modern")
+    assert model.num_parameters() <= 65_000
+
+
+@pytest.mark.parametrize("variant", ["classic", "modern"])
+def test_every_parameter_gets_a_gradient(variant):
+    model = LeNet5(variant=variant, dropout=0.1).train()
+    logits = model(torch.rand(8, 1, 28, 28))
+    torch.nn.functional.cross_entropy(logits, torch.arange(8)).backward()
+    for name, parameter in model.named_parameters():
+        assert parameter.grad is not None, name
+        assert parameter.grad.abs().sum() > 0, f"{name} got an all-zero gradient"
+
+
+def test_unknown_variant_is_refused():
+    with pytest.raises(ValueError, match="unknown LeNet-5 variant 'lenet7'"):
+        LeNet5(variant="lenet7")
+
+
+@pytest.mark.parametrize("variant", ["classic", "modern"])
+def test_save_load_round_trip_gives_identical_logits(tmp_path, variant):
+    torch.manual_seed(1)
+    model = LeNet5(variant=variant, dropout=0.2).eval()
+    # Move batch-norm statistics off their defaults so the round trip has to carry them.
+    model.train()
+    model(torch.rand(32, 1, 28, 28))
+    model.eval()
+    pixels = torch.rand(5, 1, 28, 28)
+    save_checkpoint(model, tmp_path / "ckpt", {"note": "test"})
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["config.json", "metrics.json", "model.safetensors"]
+    for loaded in (load_model(tmp_path / "ckpt"), LeNet5.from_pretrained(tmp_path / "ckpt")):
+        assert loaded.config == {**model.config, "channels": list(model.config["channels"])}
+        assert torch.equal(loaded(pixels), model(pixels))
+
+
+def test_mismatched_config_is_refused_with_the_file_named(tmp_path):
+    save_checkpoint(LeNet5(variant="modern"), tmp_path / "ckpt", {})
+    config_file = tmp_path / "ckpt" / "config.json"
+    config = json.loads(config_file.read_text())
+    config["channels"] = [8, 16, 120]
+    config_file.write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match=r"model\.safetensors does not match its config\.json.*size mismatch"):
+        load_model(tmp_path / "ckpt")
+    with pytest.raises(CheckpointError, match="does not match"):
+        LeNet5.from_pretrained(tmp_path / "ckpt")
+
+
+def test_variant_swap_is_refused(tmp_path):
+    save_checkpoint(LeNet5(variant="classic"), tmp_path / "ckpt", {})
+    config_file = tmp_path / "ckpt" / "config.json"
+    config_file.write_text(json.dumps({**json.loads(config_file.read_text()), "variant": "modern"}))
+    with pytest.raises(CheckpointError, match=r"Missing key|Unexpected key"):
+        load_model(tmp_path / "ckpt")
+
+
+def test_pickle_checkpoint_is_refused(tmp_path):
+    folder = tmp_path / "pickled"
+    folder.mkdir()
+    model = LeNet5()
+    (folder / "config.json").write_text(json.dumps(model.config))
+    torch.save(model.state_dict(), folder / "pytorch_model.bin")
+    for load in (load_model, LeNet5.from_pretrained):
+        with pytest.raises(CheckpointError, match=r"model\.safetensors not found"):
+            load(folder)
+
+
+def test_corrupt_weights_and_config_are_clear_errors(tmp_path):
+    save_checkpoint(LeNet5(), tmp_path / "ckpt", {})
+    weights = tmp_path / "ckpt" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:200])
+    with pytest.raises(CheckpointError, match=r"model\.safetensors is not a readable safetensors file"):
+        load_model(tmp_path / "ckpt")
+    (tmp_path / "ckpt" / "config.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match=r"config\.json is not valid JSON"):
+        load_model(tmp_path / "ckpt")
+    with pytest.raises(CheckpointError, match="not found"):
+        load_model(tmp_path / "missing")

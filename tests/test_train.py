@@ -1,0 +1,117 @@
+"""Training on the real MNIST files: the smoke recipe learns, and a killed run resumes to the same weights."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from lenet.checkpoint import STATE_DIR, STATE_JSON
+from lenet.model import load_model
+from lenet.recipe import OptimConfig, Recipe, RecipeError
+from lenet.train import evaluate, learning_rate, train
+
+from .conftest import ROOT
+
+SMOKE = ROOT / "train" / "smoke.toml"
+
+
+def test_smoke_run_beats_90_percent_in_seconds(tmp_path, data_dir, mnist_test):
+    recipe = Recipe.from_toml(SMOKE)
+    start = time.perf_counter()
+    metrics = train(recipe, out=tmp_path / "smoke", data_dir=data_dir, log=lambda *_: None)
+    seconds = time.perf_counter() - start
+    assert metrics["test_accuracy"] > 0.90, metrics["test_accuracy"]
+    assert seconds < 120, f"the smoke run took {seconds:.0f} s"
+    # The written checkpoint is the trained model: re-evaluating it reproduces the reported figure.
+    model = load_model(tmp_path / "smoke")
+    images, labels = mnist_test
+    again = evaluate(model, images[: recipe.test_subset], labels[: recipe.test_subset], torch.device("cpu"))
+    assert again["accuracy"] == metrics["test_accuracy"]
+    written = json.loads((tmp_path / "smoke" / "metrics.json").read_text())
+    for key in ("test_accuracy", "per_class_accuracy", "confusion_matrix", "epochs", "seed", "wall_seconds"):
+        assert key in written
+    for key in ("images_per_s", "torch", "cpu", "history"):
+        assert written[key], key
+    assert len(written["history"]) == recipe.epochs
+    assert sum(map(sum, written["confusion_matrix"])) == recipe.test_subset
+    assert not (tmp_path / "smoke" / STATE_DIR).exists()
+
+
+def test_learning_rate_warms_up_then_decays():
+    optim = OptimConfig(lr=1.0, warmup=0.1, final_lr=0.01)
+    rates = [learning_rate(step, 100, optim) for step in range(100)]
+    assert rates[0] == pytest.approx(0.1) and max(rates) == pytest.approx(1.0)
+    assert rates.index(max(rates)) == 9
+    assert all(a >= b for a, b in itertools.pairwise(rates[9:]))
+    assert rates[-1] == pytest.approx(0.01, abs=1e-3)
+
+
+def test_recipe_errors_are_clear(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\nepochz = 3\n')
+    with pytest.raises(RecipeError, match=r"unknown key.*epochz"):
+        Recipe.from_toml(bad)
+    bad.write_text('name = "x"\nepochs = "ten"\n')
+    with pytest.raises(RecipeError, match="epochs must be a number"):
+        Recipe.from_toml(bad)
+    bad.write_text("name = \n")
+    with pytest.raises(RecipeError, match="not valid TOML"):
+        Recipe.from_toml(bad)
+    with pytest.raises(RecipeError, match="not found"):
+        Recipe.from_toml(tmp_path / "missing.toml")
+
+
+def test_kill_during_training_then_resume_matches_an_uninterrupted_run(tmp_path, cli_env):
+    recipe = replace(Recipe.from_toml(SMOKE), epochs=3, train_subset=3000, test_subset=500)
+    recipe_file = tmp_path / "resume.toml"
+    recipe_file.write_text(_to_toml(recipe))
+    command = [sys.executable, "-m", "lenet", "train", "--recipe", str(recipe_file), "--threads", "1"]
+
+    subprocess.run([*command, "--out", str(tmp_path / "straight")], env=cli_env, check=True, capture_output=True)
+
+    killed = tmp_path / "killed"
+    process = subprocess.Popen([*command, "--out", str(killed)], env=cli_env, stderr=subprocess.DEVNULL)
+    state = killed / STATE_DIR / STATE_JSON
+    deadline = time.monotonic() + 120
+    while not state.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    completed_epoch = json.loads(state.read_text())["epoch"] + 1
+    assert completed_epoch < recipe.epochs
+
+    resumed = subprocess.run(
+        [*command, "--out", str(killed), "--resume"], env=cli_env, check=True, capture_output=True, text=True
+    )
+    assert f"resuming {recipe.name} after epoch {completed_epoch}" in resumed.stdout
+    straight = load_file(str(tmp_path / "straight" / "model.safetensors"))
+    again = load_file(str(killed / "model.safetensors"))
+    assert straight.keys() == again.keys()
+    for key in straight:
+        torch.testing.assert_close(again[key], straight[key], rtol=1e-5, atol=1e-6, msg=key)
+    history = json.loads((killed / "metrics.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+
+
+def _to_toml(recipe: Recipe) -> str:
+    """A minimal TOML writer for the flat recipe tables (tomllib reads but does not write)."""
+
+    def line(key, value):
+        return f"{key} = {json.dumps(value)}"
+
+    data = recipe.to_dict()
+    tables = {key: data.pop(key) for key in ("model", "optim", "augment")}
+    text = [line(k, v) for k, v in data.items()]
+    for table, values in tables.items():
+        text += [f"[{table}]", *(line(k, v) for k, v in values.items())]
+    return "\n".join(text) + "\n"
