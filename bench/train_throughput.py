@@ -1,6 +1,6 @@
 """Training throughput: the project's tensor pipeline vs a per-sample DataLoader + PIL pipeline vs pure compute.
 
-    python bench/train_throughput.py [--batches 150] [--batch-size 128] [--workers 0]
+    python bench/train_throughput.py [--batches 60] [--rounds 3] [--batch-size 128] [--workers 0]
 
 Measures, in one run on this machine with the same model, batch size and thread count:
   (a) the project's training step: batches indexed from one uint8 tensor, augmented as a batch
@@ -8,13 +8,16 @@ Measures, in one run on this machine with the same model, batch size and thread 
   (b) the usual way: torchvision MNIST -> per-sample PIL RandomAffine + ElasticTransform ->
       ToTensor -> DataLoader -> the same training step;
   (c) the compute bound: forward/backward/step on preloaded tensors, no augmentation.
-Prints images/s for each and the ratios a/b (target >= 2.5) and a/c (target >= 0.8).
+(a) and (c) are timed in alternating rounds and their medians compared, so a burst of load on a
+shared machine does not land on one side only. Prints images/s for each and the ratios a/b
+(target >= 2.5) and a/c (target >= 0.8).
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -44,7 +47,8 @@ def timed(step, batches, warmup: int = 10) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipe", default="train/lenet5.toml", help="recipe whose model and augmentation to use")
-    parser.add_argument("--batches", type=int, default=150, help="timed batches per pipeline (default: 150)")
+    parser.add_argument("--batches", type=int, default=60, help="timed batches per round (default: 60)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of (a) and (c) (default: 3)")
     parser.add_argument("--batch-size", type=int, default=128, help="batch size (default: 128)")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader workers for (b) (default: 0)")
     parser.add_argument("--data-dir", default=None, help="MNIST root (default: $LENET_DATA_DIR, else data/)")
@@ -69,8 +73,21 @@ def main() -> None:
     def project_step(pixels, target):
         train_step(augment(pixels, recipe.augment, generator), target)
 
-    batches = itertools.islice(iterate_batches(images, labels, args.batch_size, generator=generator), total)
-    project = timed(project_step, batches)
+    def project_round() -> float:
+        batches = iterate_batches(images, labels, args.batch_size, generator=generator)
+        return timed(project_step, itertools.islice(batches, total))
+
+    # (c) the compute bound: the same steps on tensors prepared in advance.
+    prepared = list(itertools.islice(iterate_batches(images, labels, args.batch_size, generator=generator), total))
+
+    def compute_round() -> float:
+        return timed(train_step, iter(prepared))
+
+    project_rates, compute_rates = [], []
+    for _ in range(args.rounds):
+        project_rates.append(project_round())
+        compute_rates.append(compute_round())
+    project, compute = statistics.median(project_rates), statistics.median(compute_rates)
 
     # (b) per-sample PIL transforms through a DataLoader, with the same ranges of augmentation.
     from torchvision import datasets, transforms
@@ -92,12 +109,9 @@ def main() -> None:
     loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=True, num_workers=args.workers)
     per_sample = timed(train_step, itertools.islice(loader, total))
 
-    # (c) the compute bound: the same steps on tensors prepared in advance.
-    prepared = list(itertools.islice(iterate_batches(images, labels, args.batch_size, generator=generator), total))
-    compute = timed(train_step, iter(prepared))
-
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch_size}, {args.batches} batches"
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch_size}; (a), (c): median of "
+        f"{args.rounds} alternating rounds of {args.batches} batches; (b): {args.batches} batches"
     )
     print(f"(a) project: tensor batches + batch augmentation   {project:>9,.0f} images/s")
     print(f"(b) DataLoader + per-sample PIL augmentation      {per_sample:>9,.0f} images/s  ({args.workers} workers)")

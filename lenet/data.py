@@ -32,8 +32,9 @@ def load_mnist(data_dir: str | Path | None = None, train: bool = True) -> tuple[
     try:
         dataset = MNIST(str(root), train=train, download=True)
     except (RuntimeError, OSError) as err:
+        reason = (str(err).strip() or type(err).__name__).splitlines()[0]  # torchvision appends tracebacks
         raise DataError(
-            f"MNIST is not under {root}/MNIST/raw and could not be downloaded ({err}). "
+            f"MNIST is not under {root}/MNIST/raw and could not be downloaded ({reason}). "
             f"Point --data-dir or ${DATA_DIR_ENV} at a folder that holds it."
         ) from None
     return dataset.data, dataset.targets

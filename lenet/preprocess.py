@@ -44,7 +44,12 @@ class ModelInput:
 
 
 def load_image(source: Any) -> Image.Image:
-    """Decode a path, bytes, file object, numpy array or PIL image; upright (EXIF) and size-bounded."""
+    """Decode a path, bytes, file object, numpy array, PIL image or Gradio Sketchpad value;
+    upright (EXIF) and size-bounded."""
+    if source is None:
+        raise NoDigitError("no digit found: nothing was drawn or uploaded")
+    if isinstance(source, dict):
+        source = sketch_ink(source)
     if isinstance(source, Image.Image):
         image = source
     elif isinstance(source, np.ndarray):
@@ -57,6 +62,20 @@ def load_image(source: Any) -> Image.Image:
         image = image.copy() if image is source else image
         image.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
     return image
+
+
+def sketch_ink(value: dict[str, Any]) -> np.ndarray:
+    """A Gradio Sketchpad value {"background", "layers", "composite"} -> (H, W, 4) uint8 black ink
+    whose alpha is the union of the layers' alpha. The strokes live in the layers on a transparent
+    background; the composite also holds the theme's background, which must not leak in."""
+    layers = [np.asarray(layer) for layer in value.get("layers") or [] if layer is not None]
+    layers = [layer for layer in layers if layer.ndim == 3 and layer.shape[2] == 4]
+    if not layers:
+        raise NoDigitError("no digit found: the canvas is empty")
+    alpha = np.max(np.stack([layer[..., 3] for layer in layers]), axis=0)  # (H, W)
+    ink = np.zeros((*alpha.shape, 4), dtype=np.uint8)
+    ink[..., 3] = alpha
+    return ink
 
 
 def _open(source: Any) -> Image.Image:

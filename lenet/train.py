@@ -55,7 +55,7 @@ def train_one_epoch(
     device: torch.device,
     max_batches: int | None = None,
 ) -> dict[str, float]:
-    """One pass over `images` (N, 28, 28) uint8 with augmentation; mean loss, accuracy and images/s."""
+    """One pass over `images` (N, 28, 28) uint8 with augmentation; mean loss, accuracy, images/s."""
     model.train()
     generator = torch.Generator().manual_seed(epoch_seed(recipe.seed, epoch))
     torch.manual_seed(epoch_seed(recipe.seed, epoch))  # dropout
@@ -86,7 +86,13 @@ def train_one_epoch(
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}")
     bar.close()
     seconds = time.perf_counter() - start
-    return {"loss": loss_sum / seen, "accuracy": correct / seen, "seconds": seconds, "images_per_s": seen / seconds}
+    return {
+        "loss": loss_sum / seen,
+        "accuracy": correct / seen,
+        "images": seen,
+        "seconds": seconds,
+        "images_per_s": seen / seconds,
+    }
 
 
 @torch.no_grad()
@@ -194,6 +200,7 @@ def train(
                 "train_accuracy": round(stats["accuracy"], 5),
                 "val_loss": round(val["loss"], 5),
                 "val_accuracy": round(val["accuracy"], 5),
+                "images": stats["images"],
                 "seconds": round(stats["seconds"], 2),
                 "images_per_s": round(stats["images_per_s"]),
             }
@@ -209,7 +216,6 @@ def train(
     wall_seconds = wall_before + time.perf_counter() - start
     test = evaluate(model, test_images, test_labels, run_device)
     train_seconds = sum(h["seconds"] for h in history)
-    trained_images = sum(h["seconds"] * h["images_per_s"] for h in history)
     metrics = {
         "recipe": recipe.name,
         "variant": model.variant,
@@ -223,7 +229,7 @@ def train(
         "epochs": recipe.epochs,
         "seed": recipe.seed,
         "wall_seconds": round(wall_seconds, 1),
-        "images_per_s": round(trained_images / train_seconds) if train_seconds else None,
+        "images_per_s": round(sum(h["images"] for h in history) / train_seconds) if train_seconds else None,
         "device": str(run_device),
         "threads": torch.get_num_threads(),
         "cpu": cpu_model(),

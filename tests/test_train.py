@@ -115,3 +115,29 @@ def _to_toml(recipe: Recipe) -> str:
     for table, values in tables.items():
         text += [f"[{table}]", *(line(k, v) for k, v in values.items())]
     return "\n".join(text) + "\n"
+
+
+def test_dry_run_checks_the_wiring_and_writes_nothing(cli_env):
+    shipped = ROOT / "checkpoints" / "lenet5" / "model.safetensors"
+    before = shipped.stat().st_mtime_ns
+    result = subprocess.run(
+        [sys.executable, "-m", "lenet", "train", "--recipe", str(ROOT / "train" / "lenet5.toml"), "--dry-run"],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "epoch   1/1" in result.stdout and "dry run: checkpoint written to a temporary folder" in result.stdout
+    assert shipped.stat().st_mtime_ns == before
+
+
+def test_train_cli_reports_a_bad_recipe_without_a_traceback(tmp_path, cli_env):
+    result = subprocess.run(
+        [sys.executable, "-m", "lenet", "train", "--recipe", str(tmp_path / "nope.toml")],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: recipe {tmp_path / 'nope.toml'} not found"
