@@ -1,23 +1,58 @@
-"""Gradio app: draw or upload a digit and see LeNet-5's top-3 guesses and what the model sees."""
+"""Gradio app: draw, upload or snap a digit and see LeNet-5's top-3 guesses and what the model sees."""
 
 from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 import gradio as gr
 from PIL import Image
 
 from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError, Predictor
+from lenet.hub import load_serving_model
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 log = logging.getLogger("lenet.app")
+EXAMPLES = Path(__file__).resolve().parent / "examples"
 PREVIEW_SIDE = 196  # the 28x28 input, 7x, nearest-neighbour so every pixel stays crisp
-DRAW_HINT = "Draw a digit (0-9) in the box, as large as you like."
-INTRO = "# ✍️ LeNet-5 digit recognizer\nDraw a digit or upload a photo of one; LeNet-5, trained on MNIST, guesses."
+MAX_FILE_SIZE = "10mb"  # uploads above this are refused by the server before they reach the model
+DRAW_HINT = "Draw a digit (0-9) in the box, as large as you like, or pick a photo."
+INTRO = (
+    "# ✍️ LeNet-5 digit recognizer\n"
+    "Draw a digit with the mouse or a finger, or upload, paste or snap a photo of one. "
+    "[LeNet-5](https://yann.lecun.com/exdb/publis/pdf/lecun-01a.pdf), trained on MNIST, shows its top 3 guesses "
+    "and the 28x28 image it actually sees."
+)
+# The Sketchpad starts with no tool selected, and clearing it deselects the tool again; it then asks
+# to "select the draw tool to start". Select the brush whenever that happens, so drawing just works.
+SELECT_BRUSH = """() => {
+  const hintShown = (root) => [...root.querySelectorAll('*')].some(
+    (e) => e.children.length === 0 && e.textContent.trim().toLowerCase() === 'select the draw tool to start');
+  setInterval(() => {
+    const pad = document.querySelector('#sketchpad');
+    const brush = pad?.querySelector('button[aria-label="Brush"]');
+    if (brush && hintShown(pad)) brush.click();
+  }, 250);
+}"""
 
-predictor = Predictor.from_checkpoint(DEFAULT_CHECKPOINT)
-log.info("serving the bundled weights from %s", DEFAULT_CHECKPOINT)
+# LENET_REPO_ID (+ LENET_REVISION, a commit sha) serves weights from the Hub; else the bundled ones.
+model, serving = load_serving_model(
+    os.environ.get("LENET_REPO_ID"), os.environ.get("LENET_REVISION"), bundled=DEFAULT_CHECKPOINT
+)
+predictor = Predictor(model)
+log.info(serving)
+
+
+class PhotoInput(gr.Image):
+    """gr.Image that hands the uploaded file's path to lenet's decoder untouched: Gradio's own
+    decoding would fail on a damaged or non-image file with a generic error instead of our message."""
+
+    def preprocess(self, payload):
+        return None if payload is None else payload.path
+
+    def get_block_name(self) -> str:
+        return "image"  # the browser renders it with gr.Image's own front end
 
 
 def _predict(source) -> tuple[dict[str, float] | None, Image.Image | None, str]:
@@ -27,7 +62,7 @@ def _predict(source) -> tuple[dict[str, float] | None, Image.Image | None, str]:
     except NoDigitError:
         return None, None, DRAW_HINT
     except ImageError as err:
-        return None, None, f"Could not read that image: {err}"
+        return None, None, f"⚠️ Could not read that file: {err}"
     preview = prediction.model_input.preview.resize((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.NEAREST)
     label, probability = prediction.top[0]
     return prediction.as_dict(), preview, f"Looks like a **{label}** ({probability:.0%} sure)."
@@ -39,38 +74,60 @@ def predict_sketch(sketch: dict | None):
 
 
 def predict_image(image: str | None):
-    """Uploaded, pasted or webcam image -> top-3, model input, message."""
+    """Uploaded, pasted or webcam image (a file path) -> top-3, model input, message."""
+    if image is not None:
+        image = Path(image)
     return _predict(image)
 
 
 with gr.Blocks(title="LeNet-5 digit recognizer") as demo:
     gr.Markdown(INTRO)
-    with gr.Row():
+    with gr.Row(equal_height=False):
         with gr.Column():
             with gr.Tab("Draw"):
                 sketchpad = gr.Sketchpad(
                     label="Draw a digit",
+                    elem_id="sketchpad",
                     type="numpy",
                     image_mode="RGBA",
                     canvas_size=(400, 400),
+                    fixed_canvas=True,
                     layers=False,
-                    brush=gr.Brush(default_size=22, colors=["#000000"], color_mode="fixed"),
+                    # A mid blue reads on the light theme's white canvas and on the dark theme's grey.
+                    brush=gr.Brush(default_size=22, colors=["#2563eb"], color_mode="fixed"),
                 )
             with gr.Tab("Photo"):
-                # filepath: the file reaches our decoder (size guard, EXIF, clear errors) untouched.
-                photo = gr.Image(
-                    label="Upload, paste or snap a digit", type="filepath", sources=["upload", "webcam", "clipboard"]
+                photo = PhotoInput(
+                    label="Upload, paste or snap a digit",
+                    elem_id="photo",
+                    type="filepath",
+                    sources=["upload", "webcam", "clipboard"],
+                )
+                gr.Examples(
+                    examples=sorted(str(p) for p in EXAMPLES.glob("*.*") if p.suffix in (".png", ".jpg")),
+                    inputs=photo,
+                    label="Examples: drawn and photographed digits",
+                    examples_per_page=12,
                 )
         with gr.Column():
-            message = gr.Markdown(DRAW_HINT)
-            top3 = gr.Label(label="Top 3", num_top_classes=3)
-            seen = gr.Image(label="What the model sees (28x28)", type="pil", interactive=False, height=PREVIEW_SIDE)
+            message = gr.Markdown(DRAW_HINT, elem_id="message")
+            top3 = gr.Label(label="Top 3", num_top_classes=3, elem_id="top3")
+            seen = gr.Image(
+                label="What the model sees (28x28)",
+                elem_id="seen",
+                type="pil",
+                interactive=False,
+                height=PREVIEW_SIDE + 60,  # room for the label above the image
+            )
     outputs = [top3, seen, message]
     sketchpad.change(predict_sketch, sketchpad, outputs, api_name="predict_sketch", trigger_mode="always_last")
-    photo.change(predict_image, photo, outputs, api_name="predict_image")
+    photo.change(predict_image, photo, outputs, api_name="predict_image", trigger_mode="always_last")
+    demo.load(None, js=SELECT_BRUSH)
 
 
 if __name__ == "__main__":
     # Spaces sets SYSTEM=spaces and expects 0.0.0.0; locally the app stays on localhost.
     host = "0.0.0.0" if os.environ.get("SYSTEM") == "spaces" else "127.0.0.1"
-    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", host))
+    demo.queue(default_concurrency_limit=2).launch(
+        server_name=os.environ.get("GRADIO_SERVER_NAME", host), max_file_size=MAX_FILE_SIZE
+    )

@@ -71,7 +71,7 @@ def main() -> None:
 
     # (a) the project's pipeline, exactly as train_one_epoch runs it.
     def project_step(pixels, target):
-        train_step(augment(pixels, recipe.augment, generator), target)
+        train_step(augment(pixels, recipe.augment, generator, labels=target), target)
 
     def project_round() -> float:
         batches = iterate_batches(images, labels, args.batch_size, generator=generator)

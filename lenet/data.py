@@ -1,12 +1,18 @@
-"""MNIST as whole uint8 tensors: loading from a data root, a held-out split, and permutation batches."""
+"""MNIST as whole uint8 tensors: loading, a held-out split, permutation batches, and pipeline-rendered copies."""
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import hashlib
+import multiprocessing
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
 
 DATA_DIR_ENV = "LENET_DATA_DIR"
 DEFAULT_DATA_DIR = "data"
@@ -69,5 +75,60 @@ def iterate_batches(
 
 
 def to_pixels(images: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, 28, 28) -> float (N, 1, 28, 28) in [0, 1], the model's input."""
-    return images.unsqueeze(1).float().div_(255.0)
+    """uint8 (N, 28, 28) -> float (N, 1, 28, 28) in [0, 1], the model's input. (N, K, 28, 28), K
+    versions of each image, passes through as float (N, K, 28, 28)."""
+    return (images.unsqueeze(1) if images.dim() == 3 else images).float().div_(255.0)
+
+
+def pipeline_version() -> str:
+    """A short hash of the preprocessing code: images rendered by another version are not reused."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in ("decode.py", "ink.py", "strokes.py", "preprocess.py"):
+        digest.update((package / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _render_chunk(images: np.ndarray) -> np.ndarray:
+    from lenet.preprocess import NoDigitError, preprocess
+
+    torch.set_num_threads(1)  # one process per core does the parallel work
+    out = images.copy()
+    for i, image in enumerate(images):
+        with contextlib.suppress(NoDigitError):  # a digit too faint to find stays as MNIST has it
+            out[i] = np.asarray(preprocess(image).preview)
+    return out
+
+
+def through_pipeline(images: torch.Tensor, name: str, cache_dir: str | Path | None = None) -> torch.Tensor:
+    """uint8 (N, 28, 28) MNIST digits -> the same digits as the preprocessing pipeline renders them,
+    so training sees exactly what the app and the CLI will feed the model.
+
+    Computed once on all cores (a few ms per image), then cached as safetensors under `cache_dir`
+    (default $XDG_CACHE_HOME/lenet, else ~/.cache/lenet), keyed by the images and the code's hash.
+    """
+    cache_root = (
+        Path(cache_dir) if cache_dir else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lenet"
+    )
+    digest = hashlib.sha256(images.numpy().tobytes()).hexdigest()[:12]
+    path = cache_root / f"{name}-{len(images)}-{digest}-pipeline-{pipeline_version()}.safetensors"
+    if path.is_file():
+        with contextlib.suppress(Exception):  # a damaged cache is rebuilt, never trusted
+            cached = load_file(str(path))["images"]
+            if cached.shape == images.shape and cached.dtype == torch.uint8:
+                return cached
+    chunks = np.array_split(images.numpy(), max(1, len(images) // 1000))
+    workers = min(os.cpu_count() or 1, len(chunks))
+    if workers > 1:
+        context = multiprocessing.get_context("spawn")  # fork and torch's thread pools do not mix
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            rendered = list(pool.map(_render_chunk, chunks))
+    else:
+        rendered = [_render_chunk(chunk) for chunk in chunks]
+    result = torch.from_numpy(np.concatenate(rendered))
+    with contextlib.suppress(OSError):  # no writable cache: recompute next time
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        save_file({"images": result.contiguous()}, str(partial))
+        partial.replace(path)
+    return result

@@ -37,6 +37,7 @@ class Recipe:
     val_size: int = 5000  # training images held out for validation
     train_subset: int = 0  # train on the first N shuffled images only (0 = all): for smoke runs
     test_subset: int = 0  # report test metrics on the first N test images only (0 = all)
+    pipeline_mix: float = 0.0  # share of training digits shown as the preprocessing pipeline renders them
     model: dict[str, Any] = field(default_factory=dict)  # LeNet5 __init__ arguments
     optim: OptimConfig = field(default_factory=OptimConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -58,7 +59,10 @@ class Recipe:
         raw = dict(raw)
         optim = _build(OptimConfig, raw.pop("optim", {}), f"{source} [optim]")
         augment = _build(AugmentConfig, raw.pop("augment", {}), f"{source} [augment]")
-        return _build(cls, {**raw, "optim": optim, "augment": augment}, source)
+        recipe = _build(cls, {**raw, "optim": optim, "augment": augment}, source)
+        if not 0 <= recipe.pipeline_mix <= 1:
+            raise RecipeError(f"{source}: pipeline_mix must be between 0 and 1, got {recipe.pipeline_mix}")
+        return recipe
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from lenet.augment import AugmentConfig, augment
 from lenet.checkpoint import clear_training_state, load_training_state, save_checkpoint, save_training_state
-from lenet.data import iterate_batches, load_mnist, split_train_val
+from lenet.data import iterate_batches, load_mnist, split_train_val, through_pipeline
 from lenet.model import LeNet5
 from lenet.recipe import OptimConfig, Recipe
 
@@ -55,7 +55,11 @@ def train_one_epoch(
     device: torch.device,
     max_batches: int | None = None,
 ) -> dict[str, float]:
-    """One pass over `images` (N, 28, 28) uint8 with augmentation; mean loss, accuracy, images/s."""
+    """One pass over `images` with augmentation; mean loss, accuracy, images/s.
+
+    `images` is uint8 (N, 28, 28), or (N, 2, 28, 28) holding each digit as MNIST has it and as the
+    preprocessing pipeline renders it, of which a `recipe.pipeline_mix` share is shown rendered.
+    """
     model.train()
     generator = torch.Generator().manual_seed(epoch_seed(recipe.seed, epoch))
     torch.manual_seed(epoch_seed(recipe.seed, epoch))  # dropout
@@ -72,8 +76,11 @@ def train_one_epoch(
             break
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(epoch * steps_per_epoch + step, total_steps, recipe.optim)
+        if pixels.shape[1] == 2:  # (B, 2, 28, 28): pick the MNIST or the rendered version of each digit
+            rendered = (torch.rand(len(pixels), generator=generator) < recipe.pipeline_mix).view(-1, 1, 1, 1)
+            pixels = torch.where(rendered, pixels[:, 1:], pixels[:, :1])  # (B, 1, 28, 28)
         pixels, target = pixels.to(device, non_blocking=True), target.to(device, non_blocking=True)
-        pixels = augment(pixels, recipe.augment, generator)  # (B, 1, 28, 28)
+        pixels = augment(pixels, recipe.augment, generator, labels=target)  # (B, 1, 28, 28)
         logits = model(pixels)  # (B, 10)
         loss = F.cross_entropy(logits, target, label_smoothing=recipe.optim.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
@@ -163,8 +170,15 @@ def train(
     if recipe.test_subset:
         test_images, test_labels = test_images[: recipe.test_subset], test_labels[: recipe.test_subset]
     if dry_run:
+        train_images, train_labels = (
+            train_images[: DRY_RUN_BATCHES * recipe.batch_size],
+            train_labels[: DRY_RUN_BATCHES * recipe.batch_size],
+        )
         val_images, val_labels = val_images[:256], val_labels[:256]
         test_images, test_labels = test_images[:256], test_labels[:256]
+    if recipe.pipeline_mix > 0:
+        log(f"rendering {len(train_images):,} training digits through the preprocessing pipeline (cached)")
+        train_images = torch.stack([train_images, through_pipeline(train_images, "mnist-train")], dim=1)
 
     history: list[dict[str, Any]] = []
     start_epoch, wall_before = 0, 0.0
@@ -215,6 +229,8 @@ def train(
 
     wall_seconds = wall_before + time.perf_counter() - start
     test = evaluate(model, test_images, test_labels, run_device)
+    # The same test digits as the app would see them after preprocessing: the pipeline must cost nothing.
+    test_pipeline = evaluate(model, through_pipeline(test_images, "mnist-test"), test_labels, run_device)
     train_seconds = sum(h["seconds"] for h in history)
     metrics = {
         "recipe": recipe.name,
@@ -223,6 +239,7 @@ def train(
         "test_accuracy": test["accuracy"],
         "test_images": len(test_images),
         "test_loss": round(test["loss"], 5),
+        "test_accuracy_pipeline": test_pipeline["accuracy"],
         "per_class_accuracy": test["per_class_accuracy"],
         "confusion_matrix": test["confusion_matrix"],
         "val_accuracy": history[-1]["val_accuracy"] if history else None,
@@ -238,7 +255,10 @@ def train(
         "recipe_config": recipe.to_dict(),
         "dry_run": dry_run,
     }
-    log(f"test accuracy {test['accuracy']:.4%} on {len(test_images):,} images; {wall_seconds:.0f} s wall")
+    log(
+        f"test accuracy {test['accuracy']:.4%} on {len(test_images):,} images "
+        f"({test_pipeline['accuracy']:.4%} through the preprocessing pipeline); {wall_seconds:.0f} s wall"
+    )
     model.cpu()
     save_checkpoint(model, out, metrics)
     clear_training_state(out)

@@ -6,12 +6,8 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 from PIL import Image
-
-from lenet.predict import Predictor
-from lenet.preprocess import ImageError, NoDigitError, preprocess
 
 DIGITS = 30  # the first 30 MNIST test digits
 
@@ -98,44 +94,3 @@ def test_cli_human_output_and_bad_checkpoint(tmp_path, digit_files, cli_env):
     )
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: checkpoint folder {tmp_path / 'nowhere'} not found"
-
-
-def test_pipeline_keeps_mnist_accuracy(mnist_test):
-    """Re-centring MNIST's own digits through the pipeline must not cost accuracy."""
-    images, labels = mnist_test
-    predictor = Predictor.from_checkpoint()
-    count = 1000
-    direct = predictor.probabilities(images[:count, None].float() / 255).argmax(1)
-    piped = [int(predictor.predict(images[i].numpy()).label) for i in range(count)]
-    direct_correct = int((direct == labels[:count]).sum())
-    piped_correct = sum(p == int(t) for p, t in zip(piped, labels[:count], strict=True))
-    assert piped_correct >= direct_correct - 2, (piped_correct, direct_correct)
-
-
-def test_preview_is_the_tensor_the_model_sees(mnist_test):
-    images, _ = mnist_test
-    model_input = preprocess(255 - images[0].numpy())
-    assert model_input.pixels.shape == (1, 28, 28)
-    assert np.array_equal(np.asarray(model_input.preview, dtype=np.float32) / 255, model_input.pixels[0].numpy())
-
-
-def test_transparent_strokes_are_read_from_alpha():
-    """A stroke drawn on a transparent canvas: the colour under the transparency must not matter."""
-    for background in (0, 255):
-        canvas = np.zeros((200, 200, 4), dtype=np.uint8)
-        canvas[..., :3] = background
-        canvas[40:160, 95:105] = (20, 20, 20, 255)  # a vertical bar: a "1"
-        model_input = preprocess(canvas)
-        assert model_input.pixels.sum() > 10
-        assert Predictor.from_checkpoint().predict(canvas).label == "1"
-
-
-def test_blank_and_broken_inputs_raise_clear_errors():
-    with pytest.raises(NoDigitError, match="no digit found"):
-        preprocess(np.full((100, 100), 255, dtype=np.uint8))
-    with pytest.raises(NoDigitError):
-        preprocess(np.zeros((50, 50, 4), dtype=np.uint8))
-    with pytest.raises(ImageError, match="not an image"):
-        preprocess(b"GIF89a but not really")
-    with pytest.raises(ImageError, match="shape"):
-        preprocess(np.zeros((3, 4, 5, 6)))

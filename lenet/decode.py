@@ -1,0 +1,104 @@
+"""Decoding any digit source (path, bytes, array, PIL image, Sketchpad value) into an upright PIL image."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+WORK_SIDE = 512  # larger inputs are reduced to this before analysis: plenty for a digit
+MAX_PIXELS = 80_000_000  # refuse larger images before decoding them (decompression bombs)
+
+
+class ImageError(ValueError):
+    """The input is not a readable image."""
+
+
+class NoDigitError(ValueError):
+    """The image is readable but holds no digit (blank canvas, flat colour)."""
+
+
+def load_image(source: Any) -> Image.Image:
+    """Decode a path, bytes, file object, numpy array, PIL image or Gradio Sketchpad value;
+    upright (EXIF) and size-bounded."""
+    if source is None:
+        raise NoDigitError("no digit found: nothing was drawn or uploaded")
+    if isinstance(source, dict):
+        source = sketch_ink(source)
+    if isinstance(source, Image.Image):
+        image = source
+    elif isinstance(source, np.ndarray):
+        image = _from_array(source)
+    else:
+        image = _open(source)
+    with contextlib.suppress(Exception):  # a malformed EXIF block must not lose the picture itself
+        image = ImageOps.exif_transpose(image) or image
+    if max(image.size) > WORK_SIDE:
+        image = image.copy() if image is source else image
+        image.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
+    return image
+
+
+def sketch_ink(value: dict[str, Any]) -> np.ndarray:
+    """A Gradio Sketchpad value {"background", "layers", "composite"} -> (H, W, 4) uint8 black ink
+    whose alpha is the union of the layers' alpha. The strokes live in the layers on a transparent
+    background; the composite also holds the theme's background, which must not leak in."""
+    layers = [np.asarray(layer) for layer in value.get("layers") or [] if layer is not None]
+    layers = [layer for layer in layers if layer.ndim == 3 and layer.shape[2] == 4]
+    if not layers:
+        raise NoDigitError("no digit found: the canvas is empty")
+    alpha = np.max(np.stack([layer[..., 3] for layer in layers]), axis=0)  # (H, W)
+    ink = np.zeros((*alpha.shape, 4), dtype=np.uint8)
+    ink[..., 3] = alpha
+    return ink
+
+
+def _open(source: Any) -> Image.Image:
+    name = str(source) if isinstance(source, str | Path) else "image"
+    if isinstance(source, bytes | bytearray):
+        source = io.BytesIO(source)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(source)
+            if image.width * image.height > MAX_PIXELS:
+                raise ImageError(f"{name}: {image.width}x{image.height} pixels is too large (limit {MAX_PIXELS:,})")
+            # JPEG can decode at 1/2, 1/4 or 1/8 scale: a 50-megapixel photo costs a fraction.
+            image.draft(image.mode if image.mode in ("L", "RGB") else None, (WORK_SIDE, WORK_SIDE))
+            image.load()
+    except ImageError:
+        raise
+    except FileNotFoundError:
+        raise ImageError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise ImageError(f"{name}: is a directory, not an image") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{name}: not an image file Pillow can read") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{name}: too many pixels (decompression bomb refused)") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as err:
+        raise ImageError(f"{name}: damaged or truncated image ({err})") from None
+    return image
+
+
+def _from_array(array: np.ndarray) -> Image.Image:
+    """A (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) array, uint8 or float in [0, 1] -> PIL image."""
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)) or min(array.shape[:2]) < 1:
+        raise ImageError(f"array of shape {array.shape} is not an image (expected H x W, H x W x 3 or H x W x 4)")
+    if array.dtype == bool:
+        array = array.astype(np.uint8) * 255
+    elif array.dtype != np.uint8:
+        if not np.issubdtype(array.dtype, np.number):
+            raise ImageError(f"array of dtype {array.dtype} is not an image")
+        array = np.nan_to_num(array.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        peak = array.max() if array.size else 0.0
+        scale = 255.0 if peak <= 1.0 else 1.0  # floats in [0, 1], else already 0..255
+        array = np.clip(array * scale, 0, 255).astype(np.uint8)
+    return Image.fromarray(np.ascontiguousarray(array))  # L, RGB or RGBA from the shape

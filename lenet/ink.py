@@ -1,0 +1,172 @@
+"""Where the ink is: lighting and colour casts flattened, polarity detected, specks and edges dropped."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from lenet.decode import NoDigitError
+
+BACKGROUND_SIDE = 128  # the paper's lighting is estimated on an image this size: it varies slowly
+BACKGROUND_KERNEL = 15  # pixels at that size: wider than any stroke, narrower than a shadow's sweep
+MIN_CONTRAST = 0.12  # ink must differ from the paper by this much (of the full range) to count
+SPECK_FRACTION = 0.03  # components smaller than this share of the digit's ink are specks
+LABEL_SIDE = 160  # components are found on a copy this size: strokes 3 px apart at 512 px join
+NEAR = 0.35  # strokes farther than this (of the digit's size) from the digit are something else
+
+
+def has_transparency(image: Image.Image) -> bool:
+    """True for canvases whose strokes are painted on transparent pixels (sketches, RGBA exports)."""
+    if image.mode not in ("RGBA", "LA", "PA") and not (image.mode == "P" and "transparency" in image.info):
+        return False
+    return image.convert("RGBA").getchannel("A").getextrema()[0] < 230
+
+
+def ink_map(image: Image.Image) -> np.ndarray:
+    """(H, W) float32 in [0, 1] where 1 is ink, whatever the mode, transparency, polarity or lighting."""
+    if has_transparency(image):
+        # Strokes on a transparent canvas: the ink is where paint is. Ignoring colour keeps a theme's
+        # background (dark or light) from leaking into the digit.
+        return np.asarray(image.convert("RGBA").getchannel("A"), dtype=np.float32) / 255.0
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        array = torch.from_numpy(np.asarray(image, dtype=np.float32))
+        low, high = array.min(), array.max()
+        rgb = ((array - low) / (high - low) if high > low else torch.zeros_like(array))[None]  # (1, H, W)
+    else:
+        rgb = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1).float() / 255.0  # (3, H, W)
+    gray = F.avg_pool2d(rgb.mean(0)[None], 3, stride=1, padding=1, count_include_pad=False)[0]  # no single-pixel noise
+    paper = float(gray.median())
+    # The paper covers most of the picture, so the median is paper; the ink is the farther extreme.
+    if float(gray.max()) - paper > paper - float(gray.min()):
+        rgb = 1.0 - rgb  # light ink on a dark ground (chalkboard, inverted MNIST): make the ink dark
+    flat = rgb / _paper_brightness(rgb)  # (C, H, W): paper -> 1 everywhere, whatever the light and cast
+    return (1.0 - flat.amin(0)).clamp(0.0, 1.0).numpy()  # the darkest channel: a blue or red pen counts
+
+
+def _paper_brightness(rgb: torch.Tensor) -> torch.Tensor:
+    """(C, H, W) -> (C, H, W) the brightness the paper would have at each pixel without ink.
+
+    A morphological closing (max then min filter) on a reduced copy removes every dark feature
+    narrower than the kernel (the strokes) but keeps slow gradients and the step of a shadow's edge.
+    """
+    _, height, width = rgb.shape
+    scale = min(1.0, BACKGROUND_SIDE / max(height, width))
+    small_size = (max(1, round(height * scale)), max(1, round(width * scale)))
+    small = F.interpolate(rgb[None], size=small_size, mode="area")  # (1, C, h, w)
+    closed = _min_filter(-_min_filter(-small, BACKGROUND_KERNEL), BACKGROUND_KERNEL)  # max, then min
+    closed = F.avg_pool2d(F.pad(closed, (1, 1, 1, 1), mode="replicate"), 3, stride=1)  # soften the blocks
+    background = F.interpolate(closed, size=(height, width), mode="bilinear", align_corners=False)
+    return background[0].clamp(min=0.02)
+
+
+def _min_filter(tensor: torch.Tensor, size: int) -> torch.Tensor:
+    """Square min filter of (N, C, H, W), same size out, as two 1-D passes (separable)."""
+    pad = size // 2
+    tensor = F.pad(tensor, (pad, pad, 0, 0), mode="replicate")
+    tensor = -F.max_pool2d(-tensor, (1, size), stride=1)
+    tensor = F.pad(tensor, (0, 0, pad, pad), mode="replicate")
+    return -F.max_pool2d(-tensor, (size, 1), stride=1)
+
+
+def ink_threshold(ink: np.ndarray) -> tuple[float, float]:
+    """(the ink level that separates strokes from paper, about halfway up the strokes and above the
+    paper's noise; the level of the strokes' cores)."""
+    paper = float(np.median(ink))
+    noise = 1.4826 * float(np.median(np.abs(ink - paper)))  # robust spread of the paper's grain
+    floor = paper + max(6 * noise, MIN_CONTRAST)
+    strokes = ink[ink > floor]
+    if strokes.size == 0:
+        raise NoDigitError("no digit found: the image is blank")
+    core = float(np.percentile(strokes, 90))  # the strokes' cores, not one hot pixel
+    return max(floor, paper + 0.45 * (core - paper)), core
+
+
+def label_components(mask: np.ndarray, side: int = LABEL_SIDE) -> np.ndarray:
+    """(H, W) bool -> (H, W) int64 labels of 8-connected components (0 = background).
+
+    Labelled on a copy reduced (by max-pooling, which keeps thin strokes connected) to at most `side`
+    pixels, so strokes closer than a reduced pixel count as one. Each pixel takes the largest label
+    around it, then jumps to the label of the pixel that label names (pointer jumping).
+    """
+    height, width = mask.shape
+    factor = max(1, math.ceil(max(height, width) / side))
+    inside = torch.from_numpy(mask)[None, None].float()
+    if factor > 1:
+        inside = F.max_pool2d(inside, factor, stride=factor, ceil_mode=True)
+    inside = inside[0, 0] > 0
+    small_h, small_w = inside.shape
+    index = torch.arange(1, small_h * small_w + 1, dtype=torch.float32).view(small_h, small_w)  # exact below 2**24
+    labels = torch.where(inside, index, torch.zeros_like(index))
+    while True:
+        grown = F.max_pool2d(labels[None, None], 3, stride=1, padding=1)[0, 0] * inside
+        flat = torch.cat([torch.zeros(1), grown.flatten()])
+        jumped = flat[grown.long().flatten()].view(small_h, small_w)  # the label of the pixel I point at
+        if torch.equal(jumped, labels):
+            break
+        labels = jumped
+    full = labels.long().repeat_interleave(factor, 0).repeat_interleave(factor, 1)[:height, :width].numpy()
+    return full * mask
+
+
+def digit_ink(ink: np.ndarray, drop_border: bool = True) -> tuple[np.ndarray, float]:
+    """(H, W) ink -> ((H, W) float32 ink of the digit alone, scaled so its strokes' cores are 1;
+    the level of the strokes' edge in it).
+
+    Specks, far-off marks and (for photos) shadows' and paper's edges, which touch the picture's
+    border, are zeroed; the kept strokes keep their anti-aliased rims. Raises NoDigitError.
+    """
+    threshold, core = ink_threshold(ink)
+    keep = digit_mask(ink > threshold, ink, drop_border)
+    rims = F.max_pool2d(torch.from_numpy(keep.astype(np.float32))[None, None], 3, stride=1, padding=1)[0, 0].numpy()
+    return np.clip(ink / core, 0.0, 1.0) * rims, min(threshold / core, 1.0)
+
+
+def digit_mask(mask: np.ndarray, ink: np.ndarray, drop_border: bool = True) -> np.ndarray:
+    """The (H, W) bool mask of the digit among the components of `mask`, weighed by their `ink`."""
+    labels = label_components(mask)
+    rows, cols = np.nonzero(labels)
+    ids, which = np.unique(labels[rows, cols], return_inverse=True)  # component of each ink pixel
+    if len(ids) == 0:
+        raise NoDigitError("no digit found: the image is blank")
+    weight = np.bincount(which, weights=ink[rows, cols])  # ink per component
+    boxes = np.empty((len(ids), 4), dtype=np.int64)  # [top, left, bottom, right], inclusive
+    boxes[:, :2], boxes[:, 2:] = np.iinfo(np.int64).max, -1
+    for column, coords, reduce in (
+        (0, rows, np.minimum),
+        (1, cols, np.minimum),
+        (2, rows, np.maximum),
+        (3, cols, np.maximum),
+    ):
+        reduce.at(boxes[:, column], which, coords)
+    if drop_border:
+        inner = ~np.isin(ids, np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+        # Keep border-touching ink only when nothing substantial lies inside (a tightly cropped digit).
+        if weight[inner].max(initial=0) >= 0.1 * weight.max():
+            weight[~inner] = 0
+    keep = weight >= SPECK_FRACTION * weight.max()
+    # Grow the digit from its biggest stroke: take in every kept component near what is taken so far.
+    taken = np.zeros_like(keep)
+    taken[np.argmax(weight)] = True
+    box = boxes[np.argmax(weight)].copy()
+    changed = True
+    while changed:
+        changed = False
+        reach = NEAR * max(box[2] - box[0], box[3] - box[1])
+        for i in np.flatnonzero(keep & ~taken):
+            top, left, bottom, right = boxes[i]
+            if (
+                top <= box[2] + reach
+                and bottom >= box[0] - reach
+                and left <= box[3] + reach
+                and right >= box[1] - reach
+            ):
+                taken[i] = True
+                box = np.array([min(box[0], top), min(box[1], left), max(box[2], bottom), max(box[3], right)])
+                changed = True
+    digit = np.zeros(mask.shape, dtype=bool)
+    digit[rows, cols] = taken[which]
+    return digit

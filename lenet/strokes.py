@@ -1,0 +1,134 @@
+"""MNIST-style rendering of a digit mask: stroke width normalised, fitted into 20x20, centred by mass."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from lenet.decode import NoDigitError
+
+SIZE = 28  # the model's input side
+BOX = 20  # MNIST fits each digit into 20x20 and centres its mass in 28x28
+FINE = 4  # strokes are normalised at FINE x the final scale (an 80 px box), then reduced
+# Stroke width in final (28x28) pixels. MNIST's middle 80% lies between 1.9 and 3.45 (stroke_width
+# of 2,000 test digits at the fine scale): widths inside are kept, widths outside brought to the edge.
+MIN_WIDTH, MAX_WIDTH = 1.9, 3.4
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Mean stroke width of a boolean (H, W) mask in pixels: area / length, where the strokes' length
+    comes from their edge count (a curve of length L crosses 8L/pi pixel edges on average)."""
+    area = float(mask.sum())
+    edges = np.count_nonzero(np.diff(mask, axis=0, prepend=0, append=0)) + np.count_nonzero(
+        np.diff(mask, axis=1, prepend=0, append=0)
+    )
+    return 8 * area / (math.pi * edges) if edges else 0.0
+
+
+def thin(mask: np.ndarray) -> np.ndarray:
+    """Zhang-Suen thinning of a boolean (H, W) mask to lines one pixel wide, connectivity kept."""
+    image = np.pad(mask.astype(bool), 1)
+    offsets = ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))  # P2..P9 clockwise from north
+    while True:
+        changed = False
+        for step in (0, 1):
+            n = [np.roll(image, (-dy, -dx), axis=(0, 1)) for dy, dx in offsets]
+            count = sum(x.astype(np.int8) for x in n)
+            transitions = sum((~n[i] & n[(i + 1) % 8]).astype(np.int8) for i in range(8))
+            if step == 0:
+                keep_shape = ~(n[0] & n[2] & n[4]) & ~(n[2] & n[4] & n[6])
+            else:
+                keep_shape = ~(n[0] & n[2] & n[6]) & ~(n[0] & n[4] & n[6])
+            remove = image & (count >= 2) & (count <= 6) & (transitions == 1) & keep_shape
+            if remove.any():
+                image &= ~remove
+                changed = True
+        if not changed:
+            return image[1:-1, 1:-1]
+
+
+def _disk(radius: float) -> torch.Tensor:
+    r = max(0, math.ceil(radius - 0.5))
+    ys, xs = torch.meshgrid(torch.arange(-r, r + 1), torch.arange(-r, r + 1), indexing="ij")
+    return ((ys**2 + xs**2) <= radius**2 + 0.25).float()[None, None]  # (1, 1, k, k)
+
+
+def dilate(mask: np.ndarray, radius: float) -> np.ndarray:
+    """Grow a boolean mask by a disk of `radius` pixels."""
+    disk = _disk(radius)
+    tensor = torch.from_numpy(mask.astype(np.float32))[None, None]
+    return F.conv2d(tensor, disk, padding=disk.shape[-1] // 2)[0, 0].numpy() > 0.5
+
+
+def erode(mask: np.ndarray, radius: float) -> np.ndarray:
+    """Shrink a boolean mask by a disk of `radius` pixels."""
+    return ~dilate(~mask, radius)
+
+
+def normalize_strokes(ink: np.ndarray, edge: float = 0.5) -> np.ndarray:
+    """A digit's ink (H, W) in [0, 1], `edge` at the strokes' edges, at any size -> float (h, w) ink
+    in [0, 1] whose longer side is BOX pixels and whose strokes are MNIST-wide: a 4 px mouse line on
+    an 800 px canvas and a fat marker alike. Strokes already MNIST-wide are only resized."""
+    mask = ink > edge
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    if len(rows) == 0:
+        raise NoDigitError("no digit found: the image is blank")
+    crop = ink[max(rows[0] - 1, 0) : rows[-1] + 2, max(cols[0] - 1, 0) : cols[-1] + 2]  # with the rims
+    scale = BOX / (max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1)  # source pixels -> final pixels
+    width = stroke_width(crop > edge) * scale  # the stroke width it would have at the final size
+    if MIN_WIDTH <= width <= MAX_WIDTH:
+        return _fit_box(crop, edge / 2)
+    return _fit_box(_restroke(crop, edge, scale * FINE, width * FINE), 0.25)
+
+
+def _restroke(crop: np.ndarray, edge: float, scale: float, width: float) -> np.ndarray:
+    """Redraw the strokes of `crop` at `scale` (the fine scale), `width` px wide there, to a width
+    inside MNIST's range: a binary (h, w) float image."""
+    margin = math.ceil(MAX_WIDTH * FINE)  # room for strokes to grow without touching the edge
+    size = (max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale)))
+    tensor = torch.from_numpy(np.ascontiguousarray(crop, dtype=np.float32))[None, None]  # (1, 1, h, w)
+    # Smooth upsampling of the grey ink gives clean outlines to small digits; antialiased downsampling
+    # keeps thin lines as faint ones.
+    coverage = F.interpolate(tensor, size=size, mode="bilinear", antialias=True, align_corners=False)[0, 0]
+    coverage = F.pad(coverage, (margin,) * 4).numpy()
+    # A line thinner than a fine pixel covers only part of each pixel it crosses: lower the bar.
+    fine = coverage > edge * min(1.0, 0.9 * width)
+    low, high = MIN_WIDTH * FINE, MAX_WIDTH * FINE
+    if width < low:
+        return dilate(fine, (low - max(width, 1.0)) / 2).astype(np.float32)
+    # Thin fat strokes from both sides, but keep a MNIST-wide line along every stroke's middle so
+    # thin parts of a variable-width stroke (a serif font's hairlines) survive.
+    return (erode(fine, (width - high) / 2) | dilate(thin(fine), low / 2)).astype(np.float32)
+
+
+def _fit_box(shape: np.ndarray, level: float) -> np.ndarray:
+    """Crop to the ink above `level` and fit the longer side to BOX: area averaging when shrinking,
+    which gives the anti-aliased grey edges MNIST has, bilinear when enlarging."""
+    rows, cols = np.flatnonzero((shape > level).any(1)), np.flatnonzero((shape > level).any(0))
+    shape = shape[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    shrink = BOX / max(shape.shape)
+    size = (max(1, round(shape.shape[0] * shrink)), max(1, round(shape.shape[1] * shrink)))
+    tensor = torch.from_numpy(np.ascontiguousarray(shape, dtype=np.float32))[None, None]
+    if shrink < 1:
+        digit = F.interpolate(tensor, size=size, mode="area")
+    else:
+        digit = F.interpolate(tensor, size=size, mode="bilinear", align_corners=False)
+    return digit[0, 0].clamp(0, 1).numpy()
+
+
+def center_by_mass(digit: np.ndarray) -> np.ndarray:
+    """A (h, w) digit, h and w <= 20 -> (28, 28) float32 with its centre of mass at the centre."""
+    height, width = digit.shape
+    total = digit.sum()
+    if total <= 0:
+        raise NoDigitError("no digit found: the image is blank")
+    ys, xs = np.indices(digit.shape)
+    com_y, com_x = (ys * digit).sum() / total, (xs * digit).sum() / total
+    top = int(np.clip(round(SIZE / 2 - com_y), 0, SIZE - height))
+    left = int(np.clip(round(SIZE / 2 - com_x), 0, SIZE - width))
+    canvas = np.zeros((SIZE, SIZE), dtype=np.float32)
+    canvas[top : top + height, left : left + width] = digit
+    return canvas

@@ -1,0 +1,71 @@
+"""Digits the tests render themselves: mouse strokes on canvases, Sketchpad values, phone-like photos."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+# Simple digits as polylines in a unit box (x right, y down).
+DIGITS = {
+    0: [[(0.5 + 0.3 * math.sin(t / 20 * math.tau), 0.5 - 0.45 * math.cos(t / 20 * math.tau)) for t in range(21)]],
+    1: [[(0.55, 0.03), (0.45, 0.97)]],
+    4: [[(0.3, 0.03), (0.18, 0.6), (0.88, 0.6)], [(0.68, 0.25), (0.65, 0.97)]],
+    7: [[(0.12, 0.05), (0.88, 0.05), (0.4, 0.97)]],
+}
+
+
+def draw(image: Image.Image, label: int, box: tuple[float, float, float], width: int, fill) -> Image.Image:
+    """Draw DIGITS[label] on `image` into the square box (left, top, side) with a round brush."""
+    left, top, side = box
+    pen = ImageDraw.Draw(image)
+    for line in DIGITS[label]:
+        points = [(left + x * side, top + y * side) for x, y in line]
+        pen.line(points, fill=fill, width=width, joint="curve")
+        for x, y in points:
+            pen.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=fill)
+    return image
+
+
+def sketch_value(label: int, brush: int, background: tuple[int, int, int, int]) -> dict:
+    """A Gradio Sketchpad value: an opaque background in the theme's colour, the strokes in a layer."""
+    layer = draw(Image.new("RGBA", (800, 800), (0, 0, 0, 0)), label, (150, 100, 600), brush, (0, 0, 0, 255))
+    background_image = Image.new("RGBA", (800, 800), background)
+    composite = background_image.copy()
+    composite.alpha_composite(layer)
+    return {
+        "background": np.asarray(background_image),
+        "layers": [np.asarray(layer)],
+        "composite": np.asarray(composite),
+    }
+
+
+def photo_bytes(
+    label: int, *, shadow: bool = False, specks: bool = False, orientation: int = 1, seed: int = 0
+) -> bytes:
+    """A JPEG 'photo': a dark pen digit on off-white paper under a lighting gradient, with noise and
+    blur, optionally a hard shadow and ink specks, optionally stored turned with an EXIF tag."""
+    rng = np.random.default_rng(seed)
+    width, height = 900, 700
+    ink = draw(Image.new("L", (width, height), 0), label, (330, 180, 360), 18, 255)
+    if specks:
+        pen = ImageDraw.Draw(ink)
+        for x, y in rng.uniform([20, 20], [width - 20, height - 20], size=(12, 2)):
+            pen.ellipse((x - 2, y - 2, x + 2, y + 2), fill=255)
+    m = np.asarray(ink, dtype=np.float32)[..., None] / 255  # (H, W, 1)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    light = 0.65 + 0.35 * xx / width  # darker on the left
+    if shadow:
+        light = light * np.where(xx + 0.5 * yy < 300, 0.6, 1.0)  # a hard-edged shadow over a corner
+    paper, pen_colour = np.array([0.95, 0.9, 0.78]), np.array([0.1, 0.12, 0.35])  # warm paper, blue pen
+    rgb = light[..., None] * (paper * (1 - m) + pen_colour * m) + rng.normal(0, 0.03, size=(height, width, 3))
+    image = Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1.2))
+    exif = Image.Exif()
+    if orientation == 6:  # stored turned 90 degrees counter-clockwise; the viewer turns it back
+        image = image.transpose(Image.Transpose.ROTATE_90)
+        exif[0x0112] = 6
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=70, exif=exif.tobytes())
+    return buffer.getvalue()

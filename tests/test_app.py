@@ -1,0 +1,275 @@
+"""The Gradio app, served for real on 127.0.0.1: its API through gradio_client, its UI in Chromium.
+
+Browser tests drive Debian's Chromium with Playwright: real mouse strokes on the Sketchpad, a photo
+upload, clearing, dark theme, and the app embedded in an iframe. Without a browser they skip
+locally and fail in CI (CI=true). Screenshots of each state go to test-output/app/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from .conftest import ROOT
+from .render import DIGITS, draw, photo_bytes
+
+CHROMIUM = os.environ.get("LENET_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = ROOT / "test-output" / "app"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the app exited with {process.returncode} before serving {url}")
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
+            if response.status == 200:
+                return
+        time.sleep(0.5)
+    raise TimeoutError(f"the app did not answer on {url} within {timeout:.0f} s")
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory) -> str:
+    """`python app.py` on a free loopback port, offline, with the bundled weights."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("app") / "app.log"
+    env = {
+        **os.environ,
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("LENET_REPO_ID", None)
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_for(url, process)
+        yield url
+    finally:
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=10)
+        if process.poll() is None:
+            process.kill()
+        app_log = log_path.read_text()
+    assert "serving the bundled weights" in app_log, app_log
+    assert "Traceback" not in app_log, app_log
+
+
+# ---- the API, through gradio_client -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)
+
+
+def top3(label_value: dict) -> list[tuple[str, float]]:
+    return [(c["label"], c["confidence"]) for c in label_value["confidences"]]
+
+
+@pytest.mark.parametrize("label", [1, 4, 7])
+def test_predict_image_endpoint(client, tmp_path, label):
+    from gradio_client import handle_file
+
+    path = tmp_path / f"photo-{label}.jpg"
+    path.write_bytes(photo_bytes(label, shadow=True, seed=label))
+    result, preview, message = client.predict(handle_file(str(path)), api_name="/predict_image")
+    assert result["label"] == str(label)
+    classes = top3(result)
+    assert len(classes) == 3 and classes[0][0] == str(label)
+    assert classes[0][1] >= classes[1][1] >= classes[2][1] > 0
+    assert f"**{label}**" in message
+    with Image.open(preview) as image:
+        assert image.size == (196, 196)
+
+
+def test_predict_sketch_endpoint(client, tmp_path):
+    from gradio_client import handle_file
+
+    layer = tmp_path / "layer.png"
+    draw(Image.new("RGBA", (400, 400), (0, 0, 0, 0)), 7, (80, 60, 260), 14, (37, 99, 235, 255)).save(layer)
+    value = {"background": None, "layers": [handle_file(str(layer))], "composite": None}
+    result, _, message = client.predict(value, api_name="/predict_sketch")
+    assert result["label"] == "7" and len(top3(result)) == 3
+    assert "**7**" in message
+
+
+def test_bad_files_get_a_message_not_an_error(client, tmp_path):
+    from gradio_client import handle_file
+
+    cases = {
+        "notes.png": b"this is a text file, not a PNG",
+        "empty.jpg": b"",
+        "half.png": photo_bytes(1)[:3000],
+    }
+    for name, data in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        result, preview, message = client.predict(handle_file(str(path)), api_name="/predict_image")
+        assert preview is None and not result.get("confidences"), name
+        assert message.startswith("⚠️ Could not read that file"), (name, message)
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (300, 300), "white").save(blank)
+    _, _, message = client.predict(handle_file(str(blank)), api_name="/predict_image")
+    assert message.startswith("Draw a digit")
+
+
+# ---- the UI, in Chromium -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    missing = (
+        "playwright is not installed"
+        if sync_playwright is None
+        else None
+        if Path(CHROMIUM).exists()
+        else f"no Chromium at {CHROMIUM}"
+    )
+    if missing:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"browser tests must run in CI: {missing}")
+        pytest.skip(f"{missing} (apt-get install -y chromium; pip install playwright)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def open_app(page, url: str):
+    page.goto(url)
+    page.locator("#sketchpad canvas").first.wait_for(state="visible", timeout=60_000)
+
+
+def stroke_digit(page, frame, label: int) -> None:
+    """Draw DIGITS[label] on the Sketchpad with real mouse strokes: press, move along, release."""
+    canvas = frame.locator("#sketchpad canvas").first
+    box = canvas.bounding_box()
+    side = min(box["width"], box["height"])
+    left, top = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
+    for line in DIGITS[label]:
+        points = [(left + (0.3 + 0.4 * x) * side, top + (0.22 + 0.56 * y) * side) for x, y in line]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for (x0, y0), (x1, y1) in itertools.pairwise(points):
+            for step in range(1, 9):  # intermediate moves: a hand's stroke, not a jump
+                page.mouse.move(x0 + (x1 - x0) * step / 8, y0 + (y1 - y0) * step / 8)
+        page.mouse.up()
+
+
+def shown_label(frame, timeout: float = 30) -> tuple[str, int]:
+    """The top label gr.Label shows and how many classes it lists, once a prediction is shown."""
+    label = frame.locator("#top3")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        heading = label.locator("h2")
+        if heading.count() and heading.first.inner_text().strip():
+            return heading.first.inner_text().strip(), label.locator(".confidence-set").count()
+        time.sleep(0.2)
+    raise AssertionError("no prediction appeared")
+
+
+def clear_canvas(frame) -> None:
+    frame.locator('#sketchpad button[aria-label="Clear canvas"]').first.click()
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_draw_three_digits(page, app_url, theme):
+    open_app(page, f"{app_url}?__theme={theme}")
+    drawn = [7, 1, 0] if theme == "light" else [7]
+    for label in drawn:
+        stroke_digit(page, page, label)
+        page.wait_for_function(
+            "want => document.querySelector('#top3 h2')?.innerText.trim() === want", arg=str(label), timeout=30_000
+        )
+        top, classes = shown_label(page)
+        assert top == str(label) and classes == 3
+        page.screenshot(path=SCREENSHOTS / f"draw-{label}-{theme}.png")
+        clear_canvas(page)
+        page.wait_for_function("() => !document.querySelector('#top3 h2')?.innerText.trim()", timeout=30_000)
+    assert "Draw a digit" in page.locator("#message").inner_text()
+    page.screenshot(path=SCREENSHOTS / f"cleared-{theme}.png")
+
+
+def test_upload_a_photo(page, app_url, tmp_path):
+    path = tmp_path / "photo-4.jpg"
+    path.write_bytes(photo_bytes(4, shadow=True, specks=True, seed=4))
+    open_app(page, app_url)
+    page.get_by_role("tab", name="Photo").click()
+    page.locator("#photo input[type=file]").set_input_files(str(path))
+    top, classes = shown_label(page)
+    assert top == "4" and classes == 3
+    page.screenshot(path=SCREENSHOTS / "photo-4.png")
+
+
+def test_app_embedded_in_an_iframe(page, app_url, tmp_path):
+    """A teacher's page on another origin embeds the app; drawing inside the frame predicts."""
+    (tmp_path / "index.html").write_text(
+        f'<!doctype html><title>Embed</title><h1>My lesson</h1><iframe id="app" src="{app_url}" '
+        'width="1100" height="800" style="border:0"></iframe>'
+    )
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
+        frame = page.frame_locator("#app")
+        frame.locator("#sketchpad canvas").first.wait_for(state="visible", timeout=60_000)
+        stroke_digit(page, frame, 7)
+        top, classes = shown_label(frame)
+        assert top == "7" and classes == 3
+        page.screenshot(path=SCREENSHOTS / "iframe-7.png")
+    finally:
+        server.shutdown()
+
+
+def test_screenshots_are_kept_out_of_git():
+    ignored = subprocess.run(["git", "check-ignore", "-q", "test-output/app/x.png"], cwd=ROOT, check=False)
+    assert ignored.returncode == 0 or shutil.which("git") is None

@@ -1,0 +1,132 @@
+"""The preprocessing pipeline on inputs the tests render: sketches, photos, inverted and blank images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from lenet.ink import label_components
+from lenet.predict import Predictor
+from lenet.preprocess import ImageError, NoDigitError, preprocess
+from lenet.strokes import stroke_width
+
+from .render import draw, photo_bytes, sketch_value
+
+
+@pytest.fixture(scope="module")
+def predictor() -> Predictor:
+    return Predictor.from_checkpoint()
+
+
+@pytest.mark.parametrize("label", [0, 1, 4, 7])
+def test_thin_mouse_stroke_on_transparent_canvas(predictor, label):
+    """A 4 px brush on an 800x800 transparent canvas: strokes that would vanish in a plain resize."""
+    canvas = draw(Image.new("RGBA", (800, 800), (0, 0, 0, 0)), label, (250, 120, 500), 4, (0, 0, 0, 255))
+    assert predictor.predict(canvas).label == str(label)
+
+
+def test_dark_theme_sketch_ignores_the_background(predictor):
+    """In dark theme the Sketchpad's background is dark grey; only the layers' alpha is ink."""
+    for background in ((39, 39, 42, 255), (255, 255, 255, 255)):
+        value = sketch_value(7, brush=22, background=background)
+        assert predictor.predict(value).label == "7"
+
+
+def test_thin_and_fat_strokes_end_up_mnist_wide(mnist_test):
+    """A 4 px line and a 60 px marker on the same digit give strokes inside MNIST's width range."""
+    images, _ = mnist_test
+    mnist_widths = [stroke_width(images[i].numpy() > 127) for i in range(300)]
+    low, high = np.percentile(mnist_widths, [5, 95])
+    for brush in (4, 60):
+        canvas = draw(Image.new("RGBA", (800, 800), (0, 0, 0, 0)), 4, (150, 100, 600), brush, (0, 0, 0, 255))
+        width = stroke_width(preprocess(canvas).pixels[0].numpy() > 0.5)
+        assert low <= width <= high, (brush, width, low, high)
+
+
+def test_exif_orientation_is_honoured(predictor):
+    upright = preprocess(photo_bytes(7))
+    turned = preprocess(photo_bytes(7, orientation=6))
+    assert predictor.predict(photo_bytes(7, orientation=6)).label == "7"
+    # The same digit either way: the turned file is put upright before anything else.
+    assert (upright.pixels - turned.pixels).abs().mean() < 0.03
+
+
+@pytest.mark.parametrize("label", [1, 4, 7])
+def test_photo_with_shadow_noise_and_specks(predictor, label):
+    data = photo_bytes(label, shadow=True, specks=True, seed=label)
+    prediction = predictor.predict(data)
+    assert prediction.label == str(label)
+    # The specks and the shadow's edge are dropped: ink only where the digit is.
+    clean = preprocess(photo_bytes(label, seed=label)).pixels
+    assert (prediction.model_input.pixels - clean).abs().mean() < 0.05
+
+
+def test_inverted_digit_is_read_either_polarity(predictor, mnist_test):
+    """An MNIST digit pasted small into a 600x600 canvas, white on black and black on white."""
+    images, labels = mnist_test
+    for i in range(5):
+        canvas = np.zeros((600, 600), dtype=np.uint8)
+        canvas[400:456, 100:156] = np.asarray(
+            Image.fromarray(images[i].numpy()).resize((56, 56), Image.Resampling.BICUBIC)
+        )
+        for version in (canvas, 255 - canvas):
+            assert predictor.predict(version).label == str(int(labels[i]))
+
+
+def test_blank_inputs_say_no_digit():
+    noisy_paper = np.clip(np.random.default_rng(0).normal(230, 4, size=(300, 400, 3)), 0, 255).astype(np.uint8)
+    blank = [
+        None,
+        {"background": None, "layers": [], "composite": None},
+        {"background": None, "layers": [np.zeros((800, 800, 4), dtype=np.uint8)], "composite": None},
+        np.zeros((800, 800, 4), dtype=np.uint8),  # fully transparent
+        np.full((100, 100), 255, dtype=np.uint8),  # all white
+        np.zeros((100, 100), dtype=np.uint8),  # all black
+        noisy_paper,  # a photo of an empty sheet
+    ]
+    for value in blank:
+        with pytest.raises(NoDigitError, match="no digit found"):
+            preprocess(value)
+
+
+def test_broken_inputs_raise_clear_errors():
+    with pytest.raises(ImageError, match="not an image"):
+        preprocess(b"GIF89a but not really")
+    with pytest.raises(ImageError, match="shape"):
+        preprocess(np.zeros((3, 4, 5, 6)))
+
+
+def test_preview_is_the_tensor_the_model_sees(mnist_test):
+    images, _ = mnist_test
+    model_input = preprocess(255 - images[0].numpy())
+    assert model_input.pixels.shape == (1, 28, 28)
+    assert np.array_equal(np.asarray(model_input.preview, dtype=np.float32) / 255, model_input.pixels[0].numpy())
+
+
+def test_pipeline_keeps_mnist_accuracy(predictor, mnist_test):
+    """MNIST's own test digits, re-rendered by the pipeline, are recognised about as well as the
+    originals: re-rendering a digit that is already 28x28 is a small perturbation, and it may cost
+    no more than moving the originals by one pixel does (2 digits of slack on 2,000)."""
+    images, labels = mnist_test
+    count = 2000
+    originals = images[:count, None].float() / 255  # (N, 1, 28, 28)
+
+    def correct(pixels: torch.Tensor) -> int:
+        return int((predictor.probabilities(pixels).argmax(1) == labels[:count]).sum())
+
+    piped = correct(torch.stack([preprocess(images[i].numpy()).pixels for i in range(count)]))
+    shifted = min(correct(torch.roll(originals, step, dim)) for step in (-1, 1) for dim in (2, 3))
+    assert correct(originals) >= 0.99 * count
+    assert piped >= shifted - 2, (piped, shifted, correct(originals))
+
+
+def test_components_are_labelled_8_connected():
+    mask = np.zeros((40, 40), dtype=bool)
+    mask[5:10, 5:10] = True  # a square
+    mask[10, 10] = True  # touching it diagonally: the same component
+    mask[30:35, 30] = True  # a separate bar
+    labels = label_components(mask, side=40)
+    assert labels[5, 5] == labels[10, 10] != labels[30, 30]
+    assert len(np.unique(labels[mask])) == 2 and (labels[~mask] == 0).all()
