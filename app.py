@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
 import os
+import tempfile
 from pathlib import Path
 
 import gradio as gr
+import torch
 from PIL import Image
 
 from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError, Predictor
@@ -17,6 +21,7 @@ log = logging.getLogger("lenet.app")
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 PREVIEW_SIDE = 196  # the 28x28 input, 7x, nearest-neighbour so every pixel stays crisp
 MAX_FILE_SIZE = "10mb"  # uploads above this are refused by the server before they reach the model
+CONCURRENCY = 2  # predictions run at once: one per CPU core of a free Space; the rest wait in the queue
 DRAW_HINT = "Draw a digit (0-9) in the box, as large as you like, or pick a photo."
 INTRO = (
     "# ✍️ LeNet-5 digit recognizer\n"
@@ -41,6 +46,8 @@ model, serving = load_serving_model(
     os.environ.get("LENET_REPO_ID"), os.environ.get("LENET_REVISION"), bundled=DEFAULT_CHECKPOINT
 )
 predictor = Predictor(model)
+# CONCURRENCY predictions share the cores: one torch thread pool each, sized so they do not fight.
+torch.set_num_threads(max(1, (os.cpu_count() or 1) // CONCURRENCY))
 log.info(serving)
 
 
@@ -53,6 +60,30 @@ class PhotoInput(gr.Image):
 
     def get_block_name(self) -> str:
         return "image"  # the browser renders it with gr.Image's own front end
+
+
+class PreviewImage(gr.Image):
+    """gr.Image output that writes each preview into Gradio's cache atomically. gr.Image rewrites a
+    cached file in place, so two people shown the same preview at once (both clicked one example)
+    could be sent a half-written file; a new name renamed into place cannot be read half-written."""
+
+    def postprocess(self, value):
+        if isinstance(value, Image.Image):
+            buffer = io.BytesIO()
+            value.save(buffer, format="PNG")  # lossless: the preview's pixels must stay crisp
+            data = buffer.getvalue()
+            path = Path(self.GRADIO_CACHE) / hashlib.sha256(data).hexdigest() / "seen.png"
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                handle, staging = tempfile.mkstemp(dir=path.parent, prefix=".seen-")
+                with os.fdopen(handle, "wb") as file:
+                    file.write(data)
+                os.replace(staging, path)
+            value = str(path)
+        return super().postprocess(value)
+
+    def get_block_name(self) -> str:
+        return "image"
 
 
 def _predict(source) -> tuple[dict[str, float] | None, Image.Image | None, str]:
@@ -112,7 +143,7 @@ with gr.Blocks(title="LeNet-5 digit recognizer") as demo:
         with gr.Column():
             message = gr.Markdown(DRAW_HINT, elem_id="message")
             top3 = gr.Label(label="Top 3", num_top_classes=3, elem_id="top3")
-            seen = gr.Image(
+            seen = PreviewImage(
                 label="What the model sees (28x28)",
                 elem_id="seen",
                 type="pil",
@@ -123,11 +154,10 @@ with gr.Blocks(title="LeNet-5 digit recognizer") as demo:
     sketchpad.change(predict_sketch, sketchpad, outputs, api_name="predict_sketch", trigger_mode="always_last")
     photo.change(predict_image, photo, outputs, api_name="predict_image", trigger_mode="always_last")
     demo.load(None, js=SELECT_BRUSH)
+demo.queue(default_concurrency_limit=CONCURRENCY)
 
 
 if __name__ == "__main__":
     # Spaces sets SYSTEM=spaces and expects 0.0.0.0; locally the app stays on localhost.
     host = "0.0.0.0" if os.environ.get("SYSTEM") == "spaces" else "127.0.0.1"
-    demo.queue(default_concurrency_limit=2).launch(
-        server_name=os.environ.get("GRADIO_SERVER_NAME", host), max_file_size=MAX_FILE_SIZE
-    )
+    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", host), max_file_size=MAX_FILE_SIZE)

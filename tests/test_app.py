@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import io
 import itertools
 import os
 import shutil
@@ -19,6 +20,7 @@ import sys
 import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -126,6 +128,57 @@ def test_predict_sketch_endpoint(client, tmp_path):
     result, _, message = client.predict(value, api_name="/predict_sketch")
     assert result["label"] == "7" and len(top3(result)) == 3
     assert "**7**" in message
+
+
+def test_many_people_asking_at_once_all_get_the_whole_preview(app_url):
+    """Eight clients send the same example again and again, as a class clicking one example would:
+    every one gets the right digit and a complete preview image."""
+    from bench.httpapi import GradioHTTP
+
+    example = ROOT / "examples" / "photo-7.jpg"
+
+    def person(_: int) -> list[tuple[str, tuple[int, int]]]:
+        api = GradioHTTP(app_url)
+        seen = []
+        try:
+            for _ in range(6):
+                result, preview, _ = api.call("predict_image", api.upload(example))
+                with Image.open(io.BytesIO(api.fetch(preview))) as image:
+                    image.load()  # raises on a truncated PNG
+                    seen.append((result["label"], image.size))
+        finally:
+            api.close()
+        return seen
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = [answer for answers in pool.map(person, range(8)) for answer in answers]
+    assert len(answers) == 48 and set(answers) == {("7", (196, 196))}
+
+
+def test_a_preview_being_served_is_never_rewritten(tmp_path):
+    """gr.Image rewrites a cached output file in place each time the same image comes out again, so
+    a download of it at that moment gets a truncated file; the app's PreviewImage never does."""
+    import app
+
+    output = app.PreviewImage()
+    output.GRADIO_CACHE = str(tmp_path)
+    _, preview, _ = app.predict_image(str(ROOT / "examples" / "photo-7.jpg"))
+    path = Path(output.postprocess(preview).path)
+    whole = path.read_bytes()
+    stop = threading.Event()
+
+    def same_answer_again_and_again() -> None:
+        while not stop.is_set():
+            output.postprocess(preview)
+
+    writer = threading.Thread(target=same_answer_again_and_again)
+    writer.start()
+    try:
+        reads = [path.read_bytes() for _ in range(3000)]
+    finally:
+        stop.set()
+        writer.join()
+    assert all(read == whole for read in reads)
 
 
 def test_bad_files_get_a_message_not_an_error(client, tmp_path):

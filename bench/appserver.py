@@ -1,0 +1,90 @@
+"""The real app in a child process on loopback, plus a no-op endpoint, for the serving benchmarks.
+
+    python bench/appserver.py --port 7870      # what `AppServer` runs; also handy by hand
+
+The child imports app.py (same demo, predictor, queue and upload limit) and adds one event,
+`/noop`: it takes the photo input through the same PhotoInput component and returns a fixed answer
+of the same shape as `/predict_image` (top-3, a 196x196 preview, a message) without touching the
+model, so the difference between the two is the model's share of a request. A separate process
+keeps the benchmark's client threads from competing with the server for Python's GIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process in MiB (Linux /proc, as on Spaces)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+class AppServer(contextlib.AbstractContextManager):
+    """`with AppServer() as server:` -> server.url, server.pid; the child is stopped on exit."""
+
+    def __init__(self, port: int | None = None, log_path: str | os.PathLike = os.devnull, timeout: float = 180):
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log_path, self.timeout = log_path, timeout
+
+    def __enter__(self) -> AppServer:
+        env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+        env.pop("LENET_REPO_ID", None)  # the bundled weights: the benchmark measures serving, not the Hub
+        with open(self.log_path, "w") as log:
+            command = [sys.executable, str(Path(__file__)), "--port", str(self.port)]
+            self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.pid = self.process.pid
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the app exited with {self.process.returncode}; see {self.log_path}")
+            with contextlib.suppress(OSError), urllib.request.urlopen(self.url, timeout=2) as response:
+                if response.status == 200:
+                    return self
+            time.sleep(0.5)
+        self.process.kill()
+        raise TimeoutError(f"the app did not answer on {self.url} within {self.timeout:.0f} s")
+
+    def __exit__(self, *exc_info) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def serve(port: int) -> None:
+    """Child: app.py's demo with the no-op event added, on 127.0.0.1:port, until killed."""
+    sys.path.insert(0, str(ROOT))
+    import app
+
+    example = sorted(app.EXAMPLES.glob("photo-*.jpg"))[0]
+    fixed_answer = app.predict_image(str(example))  # computed once; /noop hands it back as is
+    with app.demo:
+        app.photo.change(lambda image: fixed_answer, app.photo, app.outputs, api_name="noop")
+    app.demo.launch(server_name="127.0.0.1", server_port=port, max_file_size=app.MAX_FILE_SIZE, quiet=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=7870, help="loopback port to serve on (default: 7870)")
+    serve(parser.parse_args().port)
