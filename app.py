@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError, Predictor
-from lenet.hub import load_serving_model
+from lenet.hub import load_serving_model, serving_pin
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 log = logging.getLogger("lenet.app")
@@ -41,10 +41,9 @@ SELECT_BRUSH = """() => {
   }, 250);
 }"""
 
-# LENET_REPO_ID (+ LENET_REVISION, a commit sha) serves weights from the Hub; else the bundled ones.
-model, serving = load_serving_model(
-    os.environ.get("LENET_REPO_ID"), os.environ.get("LENET_REVISION"), bundled=DEFAULT_CHECKPOINT
-)
+# LENET_REPO_ID (+ LENET_REVISION, a commit sha), or the Space's model-pin.json, serves weights from
+# the Hub; without either, or when they cannot be loaded, the bundled ones.
+model, serving = load_serving_model(*serving_pin(), bundled=DEFAULT_CHECKPOINT)
 predictor = Predictor(model)
 # CONCURRENCY predictions share the cores: one torch thread pool each, sized so they do not fight.
 torch.set_num_threads(max(1, (os.cpu_count() or 1) // CONCURRENCY))

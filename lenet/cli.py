@@ -1,10 +1,11 @@
-"""Command line: `python -m lenet train | evaluate | predict`, each flag with a default and help."""
+"""Command line: `python -m lenet train | evaluate | predict | push | deploy-space`, each flag with help."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -26,6 +27,18 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def repo_id(text: str) -> str:
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", text):
+        raise argparse.ArgumentTypeError(f"expected USER/NAME, got {text!r}")
+    return text
+
+
+def commit_sha(text: str) -> str:
+    if not re.fullmatch(r"[0-9a-f]{40}", text):
+        raise argparse.ArgumentTypeError(f"expected a full 40-character commit sha to pin, got {text!r}")
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,6 +72,27 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="checkpoint folder (default: shipped)")
     predict.add_argument("--top", type=positive_int, default=3, help="how many labels to show (default: 3)")
     predict.add_argument("--json", action="store_true", help="one JSON object per line and file")
+
+    token_note = "The token comes from HF_TOKEN or `hf auth login`."
+    push = commands.add_parser("push", help="push a checkpoint and its model card to a Hub model repo")
+    push.description = f"Push model.safetensors, config.json and a generated model card in one commit. {token_note}"
+    push.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="checkpoint folder (default: shipped)")
+    push.add_argument("--repo-id", type=repo_id, required=True, help="model repo USER/NAME (required; created if new)")
+    push.add_argument("--private", action="store_true", help="create the repo private (default: public)")
+    push.add_argument("--space-id", type=repo_id, default=None, help="Space the card links to (default: --repo-id)")
+    push.add_argument(
+        "--dry-run", action="store_true", help="write the folder it would upload to --out; upload nothing"
+    )
+    push.add_argument("--out", default="dist/model-repo", help="folder for --dry-run (default: dist/model-repo)")
+
+    deploy = commands.add_parser("deploy-space", help="deploy the Gradio app as a Space serving a pinned model")
+    deploy.description = f"Upload the app, the package and the model pin to a Space in one commit. {token_note}"
+    deploy.add_argument("--space-id", type=repo_id, required=True, help="Space USER/NAME (required; created if new)")
+    deploy.add_argument("--model-repo", type=repo_id, required=True, help="model repo USER/NAME to serve (required)")
+    deploy.add_argument("--revision", type=commit_sha, required=True, help="model commit sha to pin, as push printed")
+    deploy.add_argument("--private", action="store_true", help="create the Space private (default: public)")
+    deploy.add_argument("--dry-run", action="store_true", help="write the Space's files to --out; upload nothing")
+    deploy.add_argument("--out", default="dist/space", help="folder for --dry-run (default: dist/space)")
     return parser
 
 
@@ -131,12 +165,54 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def cmd_push(args: argparse.Namespace) -> int:
+    from lenet.hub import push
+
+    space_id = args.space_id or args.repo_id
+    sha = push(args.checkpoint, args.repo_id, args.private, space_id, out=args.out if args.dry_run else None)
+    if sha is None:
+        print(f"dry run: wrote to {args.out} what `push` would upload to {args.repo_id}; uploaded nothing")
+        return 0
+    print(f"pushed {args.checkpoint} to {args.repo_id}")
+    print(f"commit {sha}")
+    print(f"serve it pinned:  LENET_REPO_ID={args.repo_id} LENET_REVISION={sha} python app.py")
+    print(f"deploy the Space: python -m lenet deploy-space --space-id {space_id} --model-repo {args.repo_id}", end=" ")
+    print(f"--revision {sha}")
+    return 0
+
+
+def cmd_deploy_space(args: argparse.Namespace) -> int:
+    from huggingface_hub import constants
+
+    from lenet.hub import deploy_space
+
+    out = args.out if args.dry_run else None
+    sha = deploy_space(args.space_id, args.model_repo, args.revision, args.private, out=out)
+    if sha is None:
+        print(
+            f"dry run: wrote to {args.out} the files `deploy-space` would upload to {args.space_id}; uploaded nothing"
+        )
+        return 0
+    print(f"deployed Space {args.space_id}, serving {args.model_repo} at {args.revision}")
+    print(f"commit {sha}")
+    print(f"{constants.ENDPOINT.rstrip('/')}/spaces/{args.space_id}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    from lenet.hub import HubError
+
     args = build_parser().parse_args(argv)
-    handler = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}[args.command]
+    handlers = {
+        "train": cmd_train,
+        "evaluate": cmd_evaluate,
+        "predict": cmd_predict,
+        "push": cmd_push,
+        "deploy-space": cmd_deploy_space,
+    }
     try:
-        return handler(args)
-    except (CheckpointError, DataError, RecipeError) as err:
+        return handlers[args.command](args)
+    except (CheckpointError, DataError, RecipeError, HubError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
