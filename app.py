@@ -22,6 +22,8 @@ EXAMPLES = Path(__file__).resolve().parent / "examples"
 PREVIEW_SIDE = 196  # the 28x28 input, 7x, nearest-neighbour so every pixel stays crisp
 MAX_FILE_SIZE = "10mb"  # uploads above this are refused by the server before they reach the model
 CONCURRENCY = 2  # predictions run at once: one per CPU core of a free Space; the rest wait in the queue
+# Uploads and previews older than this are deleted (checked as often), so a busy Space's disk stays bounded.
+CACHE_SECONDS = int(os.environ.get("LENET_CACHE_SECONDS", "3600"))
 DRAW_HINT = "Draw a digit (0-9) in the box, as large as you like, or pick a photo."
 INTRO = (
     "# ✍️ LeNet-5 digit recognizer\n"
@@ -110,7 +112,7 @@ def predict_image(image: str | None):
     return _predict(image)
 
 
-with gr.Blocks(title="LeNet-5 digit recognizer") as demo:
+with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CACHE_SECONDS)) as demo:
     gr.Markdown(INTRO)
     with gr.Row(equal_height=False):
         with gr.Column():

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from lenet.model import CONFIG_NAME, WEIGHTS_NAME, CheckpointError, LeNet5
+from lenet.model import CONFIG_NAME, WEIGHTS_NAME, CheckpointError, LeNet5, retired_copies
 
 METRICS_NAME = "metrics.json"
 STATE_DIR = "training-state"  # inside the output folder while a run is unfinished
@@ -43,10 +43,12 @@ def save_checkpoint(model: LeNet5, out: str | Path, metrics: dict[str, Any]) -> 
     """Write `out/` = model.safetensors + config.json + metrics.json as one swap.
 
     The files are written into a sibling staging folder, which then replaces `out` by two
-    renames, so an interrupted save leaves the previous checkpoint loadable.
+    renames, so an interrupted save leaves the previous checkpoint loadable (`load_model` finds it
+    moved aside if the kill came between the renames; the next save puts it back first).
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    _recover(out)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
     try:
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -66,9 +68,21 @@ def save_checkpoint(model: LeNet5, out: str | Path, metrics: dict[str, Any]) -> 
     return out
 
 
+def _recover(out: Path) -> None:
+    """Undo what a killed save left: the previous folder moved aside, half-written staging folders."""
+    retired = retired_copies(out)
+    if not out.exists() and retired:
+        os.replace(retired.pop(), out)
+    for leftover in [*retired, *out.parent.glob(f".{out.name}.staging-*")]:
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
 def read_metrics(checkpoint: str | Path) -> dict[str, Any] | None:
     """The checkpoint's metrics.json, or None when it has none."""
-    path = Path(checkpoint) / METRICS_NAME
+    folder = Path(checkpoint)
+    if not folder.is_dir() and retired_copies(folder):
+        folder = retired_copies(folder)[-1]  # as load_model: a save was interrupted mid-swap
+    path = folder / METRICS_NAME
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:

@@ -78,7 +78,7 @@ def _open(source: Any) -> Image.Image:
     except IsADirectoryError:
         raise ImageError(f"{name}: is a directory, not an image") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{name}: not an image file Pillow can read") from None
+        raise ImageError(f"{name}: {_not_an_image(source)}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(f"{name}: too many pixels (decompression bomb refused)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as err:
@@ -86,8 +86,29 @@ def _open(source: Any) -> Image.Image:
     return image
 
 
+def _not_an_image(source: Any) -> str:
+    """Why Pillow could not identify `source`, from its first bytes: the usual suspects by name."""
+    try:
+        if isinstance(source, str | Path):
+            with open(source, "rb") as file:
+                head = file.read(1024)
+        else:
+            source.seek(0)
+            head = source.read(1024)
+    except (OSError, AttributeError):
+        head = b"?"
+    if not head:
+        return "the file is empty (0 bytes)"
+    if head.startswith(b"%PDF"):
+        return "a PDF document, not an image: export the page as PNG or JPEG"
+    if b"<svg" in head.lower():
+        return "an SVG drawing, which cannot be read here: export it as PNG"
+    return "not an image file Pillow can read (PNG, JPEG, WebP, GIF, BMP, TIFF ...)"
+
+
 def _from_array(array: np.ndarray) -> Image.Image:
-    """A (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) array, uint8 or float in [0, 1] -> PIL image."""
+    """A (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) array -> PIL image: uint8 as it is, bool as a
+    mask, other numbers scaled from [0, 1], 0..255 or 16-bit; NaN and inf count as 0."""
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)) or min(array.shape[:2]) < 1:
@@ -95,10 +116,11 @@ def _from_array(array: np.ndarray) -> Image.Image:
     if array.dtype == bool:
         array = array.astype(np.uint8) * 255
     elif array.dtype != np.uint8:
-        if not np.issubdtype(array.dtype, np.number):
+        if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
             raise ImageError(f"array of dtype {array.dtype} is not an image")
         array = np.nan_to_num(array.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-        peak = array.max() if array.size else 0.0
-        scale = 255.0 if peak <= 1.0 else 1.0  # floats in [0, 1], else already 0..255
+        peak = float(array.max()) if array.size else 0.0
+        # Guess the range from the values: [0, 1] (floats, masks), 0..255, 16-bit, else its own maximum.
+        scale = 255.0 if peak <= 1.0 else 1.0 if peak <= 255.0 else 255.0 / 65535 if peak <= 65535 else 255.0 / peak
         array = np.clip(array * scale, 0, 255).astype(np.uint8)
     return Image.fromarray(np.ascontiguousarray(array))  # L, RGB or RGBA from the shape

@@ -40,7 +40,7 @@ SPACE_FILES = (  # what a Space needs, relative to the project root (globs)
     "checkpoints/lenet5/config.json",
     "checkpoints/lenet5/model.safetensors",
     "checkpoints/lenet5/metrics.json",
-    "docs/*.png",  # the README's figures
+    "docs/**/*.png",  # the README's figures
 )
 
 

@@ -192,9 +192,18 @@ def load_weights(model: nn.Module, weights_file: str | Path, map_location: str =
     model.eval()
 
 
+def retired_copies(path: str | Path) -> list[Path]:
+    """The previous versions of checkpoint folder `path` that a save moved aside (oldest first).
+    A save killed between moving the old folder aside and moving the new one in leaves only these."""
+    path = Path(path)
+    return sorted(path.parent.glob(f".{path.name}.old-*"), key=lambda p: p.stat().st_mtime)
+
+
 def load_model(path: str | Path, map_location: str = "cpu") -> LeNet5:
     """Rebuild a LeNet5 from a local checkpoint folder (config.json + model.safetensors), strictly."""
     path = Path(path)
+    if not path.is_dir() and retired_copies(path):
+        path = retired_copies(path)[-1]  # an interrupted save: the previous checkpoint is still whole
     config_file = path / CONFIG_NAME
     if not path.is_dir():
         raise CheckpointError(f"checkpoint folder {path} not found")

@@ -42,6 +42,19 @@ def sketch_value(label: int, brush: int, background: tuple[int, int, int, int]) 
     }
 
 
+T = Image.Transpose
+# EXIF orientation -> how the upright picture is stored (the inverse of what a viewer applies to it).
+STORED_AS = {
+    2: T.FLIP_LEFT_RIGHT,
+    3: T.ROTATE_180,
+    4: T.FLIP_TOP_BOTTOM,
+    5: T.TRANSPOSE,
+    6: T.ROTATE_90,
+    7: T.TRANSVERSE,
+    8: T.ROTATE_270,
+}
+
+
 def photo_bytes(
     label: int, *, shadow: bool = False, specks: bool = False, orientation: int = 1, seed: int = 0
 ) -> bytes:
@@ -63,9 +76,9 @@ def photo_bytes(
     rgb = light[..., None] * (paper * (1 - m) + pen_colour * m) + rng.normal(0, 0.03, size=(height, width, 3))
     image = Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1.2))
     exif = Image.Exif()
-    if orientation == 6:  # stored turned 90 degrees counter-clockwise; the viewer turns it back
-        image = image.transpose(Image.Transpose.ROTATE_90)
-        exif[0x0112] = 6
+    if orientation != 1:  # stored turned or mirrored; the tag tells a viewer how to put it upright
+        image = image.transpose(STORED_AS[orientation])
+        exif[0x0112] = orientation
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=70, exif=exif.tobytes())
     return buffer.getvalue()

@@ -7,26 +7,22 @@ locally and fail in CI (CI=true). Screenshots of each state go to test-output/ap
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import http.server
 import io
 import itertools
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from .conftest import ROOT
+from .conftest import ROOT, running_app
 from .render import DIGITS, draw, photo_bytes
 
 CHROMIUM = os.environ.get("LENET_CHROMIUM", "/usr/bin/chromium")
@@ -39,54 +35,6 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = ROOT / "test-output" / "app"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the app exited with {process.returncode} before serving {url}")
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
-            if response.status == 200:
-                return
-        time.sleep(0.5)
-    raise TimeoutError(f"the app did not answer on {url} within {timeout:.0f} s")
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory) -> str:
-    """`python app.py` on a free loopback port, offline, with the bundled weights."""
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("app") / "app.log"
-    env = {
-        **os.environ,
-        "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "HF_HUB_OFFLINE": "1",
-        "PYTHONPATH": str(ROOT),
-    }
-    env.pop("LENET_REPO_ID", None)
-    with open(log_path, "w") as log:
-        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_for(url, process)
-        yield url
-    finally:
-        process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=10)
-        if process.poll() is None:
-            process.kill()
-        app_log = log_path.read_text()
-    assert "serving the bundled weights" in app_log, app_log
-    assert "Traceback" not in app_log, app_log
 
 
 # ---- the API, through gradio_client -------------------------------------------------------------
@@ -326,3 +274,35 @@ def test_app_embedded_in_an_iframe(page, app_url, tmp_path):
 def test_screenshots_are_kept_out_of_git():
     ignored = subprocess.run(["git", "check-ignore", "-q", "test-output/app/x.png"], cwd=ROOT, check=False)
     assert ignored.returncode == 0 or shutil.which("git") is None
+
+
+def test_uploads_and_previews_are_deleted_after_a_while(tmp_path):
+    """A busy Space must not fill its disk: with LENET_CACHE_SECONDS=2, every upload and preview is
+    gone a few seconds later; the example images the page shows stay."""
+    from bench.httpapi import GradioHTTP
+
+    cache = tmp_path / "gradio"
+    uploads = []
+    for i in range(3):
+        uploads.append(tmp_path / f"upload-{i}.jpg")
+        uploads[-1].write_bytes(photo_bytes(4, seed=100 + i))
+
+    def cached() -> set[str]:
+        return {p.relative_to(cache).as_posix() for p in cache.rglob("*") if p.is_file()}
+
+    with running_app(tmp_path, LENET_CACHE_SECONDS="2", GRADIO_TEMP_DIR=str(cache)) as (url, _):
+        at_start = cached()
+        api = GradioHTTP(url)
+        try:
+            for upload in uploads:
+                _, preview, _ = api.call("predict_image", api.upload(upload))
+                api.fetch(preview)
+        finally:
+            api.close()
+        added = cached() - at_start
+        assert {name.split("/")[-1] for name in added} == {"seen.png", *(u.name for u in uploads)}
+        deadline = time.monotonic() + 30
+        while cached() & added and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not cached() & added
+        assert cached() == at_start

@@ -268,3 +268,18 @@ def test_deploy_space_refuses_a_revision_the_model_repo_does_not_have(hub, env):
     assert ("space", SPACE) not in hub.state.repos
     result = lenet(env, "deploy-space", "--space-id", SPACE, "--model-repo", REPO, "--revision", "main", expect=2)
     assert "expected a full 40-character commit sha" in result.stderr
+
+
+def test_broken_weights_on_the_hub_are_named_and_the_app_falls_back(hub, env):
+    push(env)
+    repo = hub.state.repos[("model", REPO)]
+    good = hub.files("model", REPO)
+    truncated = hub.state.commit(repo, {**good, "model.safetensors": good["model.safetensors"][:5000]}, "cut")
+    served = serve(env, REPO, truncated, CHECKPOINT)
+    assert served["line"].startswith("serving the bundled weights") and served["same_logits"] is True
+    assert re.search(r"model\.safetensors is not a readable safetensors file", served["log"]), served["log"]
+    classic_config = (CLASSIC / "config.json").read_bytes()
+    mismatched = hub.state.commit(repo, {**good, "config.json": classic_config}, "wrong config")
+    served = serve(env, REPO, mismatched, CHECKPOINT)
+    assert served["line"].startswith("serving the bundled weights")
+    assert "does not match its config.json" in served["log"], served["log"]

@@ -73,7 +73,7 @@ def test_cli_reports_unreadable_files_and_goes_on(tmp_path, digit_files, cli_env
     assert len(lines[1]["predictions"]) == 2
     errors = {line["file"]: line.get("error") for line in lines}
     assert "not an image" in errors[str(text)]
-    assert "not an image" in errors[str(empty)]
+    assert "empty" in errors[str(empty)]
     assert "truncated" in errors[str(truncated)] or "damaged" in errors[str(truncated)]
     assert "no digit found" in errors[str(blank)]
     assert "no such file" in errors[str(missing)]

@@ -1,0 +1,51 @@
+"""Bad input, measured: every file of tests/badfiles.py through the library, with its answer and time.
+
+    python bench/bad_input.py [--checkpoint checkpoints/lenet5] [--repeat 3]
+
+Prints, per file, what the predictor answered (a digit, or the one-line message it raised), what
+the tests expect, and the best of `--repeat` wall times. The test suite asserts the same answers
+and a 2 s bound; this shows how far inside the bound each one is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch
+
+from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError, Predictor
+from tests.badfiles import make_bad_files
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="checkpoint folder (default: shipped)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per file; the best is shown (default: 3)")
+    args = parser.parse_args()
+
+    predictor = Predictor.from_checkpoint(args.checkpoint)
+    with tempfile.TemporaryDirectory() as folder:
+        cases = make_bad_files(Path(folder))
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; best of {args.repeat}")
+        print(f"{'file':18} {'size':>9}  {'expected':10} {'ms':>7}  answer")
+        for case in cases:
+            times = []
+            for _ in range(args.repeat):
+                start = time.perf_counter()
+                try:
+                    answer = predictor.predict(case.file).top[0][0]
+                except (ImageError, NoDigitError) as err:
+                    answer = str(err).removeprefix(f"{case.file}: ")
+                times.append(time.perf_counter() - start)
+            size = case.file.stat().st_size
+            print(f"{case.file.name:18} {size:>9,}  {case.expect:10} {1000 * min(times):7.1f}  {answer}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""Load: K concurrent clients for T seconds against one app server, a mix of sketches and photos.
+
+    python bench/load.py [--clients 16] [--seconds 60] [--think 1.0] [--sketch-share 0.5]
+
+Starts the app in a child process on 127.0.0.1 (bench/appserver.py: app.py's own queue and
+concurrency settings). Each client is a thread with its own connection (bench/httpapi.py) that
+sends what the page sends: a sketch (the Sketchpad's background, stroke layer and composite
+uploaded, then /predict_sketch) or a photo (uploaded, then /predict_image), and loads the preview.
+Between requests a client waits a random think time with mean `--think` seconds, as a person
+drawing does (about a stroke a second); `--think 0` sends back to back and measures the ceiling.
+Prints requests/s, p50/p95/p99 latency overall and per kind, errors, wrong answers, and the
+server's resident memory after warm-up and at the end. Targets: 0 errors, p95 < 250 ms, memory
+growth < 10%. Loopback only; the clients share the machine with the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from PIL import Image
+
+from bench.appserver import ROOT, AppServer, rss_mib
+from bench.httpapi import GradioHTTP
+from tests.render import DIGITS, draw
+
+
+def make_sketches(folder: Path) -> list[tuple[str, Path, Path, Path]]:
+    """(label, background, layer, composite) PNGs as the 400x400 Sketchpad uploads them."""
+    sketches = []
+    for label in sorted(DIGITS):
+        for brush in (12, 22, 34):
+            background = Image.new("RGBA", (400, 400), (255, 255, 255, 255))
+            layer = draw(Image.new("RGBA", (400, 400), (0, 0, 0, 0)), label, (90, 50, 240), brush, (37, 99, 235, 255))
+            composite = background.copy()
+            composite.alpha_composite(layer)
+            paths = []
+            for name, image in (("background", background), ("layer", layer), ("composite", composite)):
+                paths.append(folder / f"sketch-{label}-{brush}-{name}.png")
+                image.save(paths[-1])
+            sketches.append((str(label), *paths))
+    return sketches
+
+
+class Client(threading.Thread):
+    """One person: sketch or photo, wait, again, until `stop_at`."""
+
+    def __init__(self, url, sketches, photos, sketch_share, think, stop_at, seed):
+        super().__init__(daemon=True)
+        self.url, self.sketches, self.photos = url, sketches, photos
+        self.sketch_share, self.think, self.stop_at = sketch_share, think, stop_at
+        self.random = random.Random(seed)
+        self.latencies: dict[str, list[float]] = {"sketch": [], "photo": []}
+        self.errors: list[str] = []
+        self.wrong = 0
+
+    def one_request(self, api: GradioHTTP) -> None:
+        kind = "sketch" if self.random.random() < self.sketch_share else "photo"
+        start = time.perf_counter()
+        if kind == "sketch":
+            label, background, layer, composite = self.random.choice(self.sketches)
+            value = {
+                "background": api.upload(background),
+                "layers": [api.upload(layer)],
+                "composite": api.upload(composite),
+            }
+            top3, preview, _ = api.call("predict_sketch", value)
+        else:
+            photo = self.random.choice(self.photos)
+            label = photo.stem[-1]  # the examples are named after their digit
+            top3, preview, _ = api.call("predict_image", api.upload(photo))
+        api.fetch(preview)
+        self.latencies[kind].append(time.perf_counter() - start)
+        self.wrong += top3["label"] != label
+
+    def run(self) -> None:
+        api = GradioHTTP(self.url, timeout=60)
+        time.sleep(self.random.uniform(0, self.think))  # people do not all start at once
+        try:
+            while time.monotonic() < self.stop_at:
+                try:
+                    self.one_request(api)
+                except Exception as err:  # a load test counts failures instead of stopping at one
+                    self.errors.append(f"{type(err).__name__}: {err}"[:200])
+                if self.think:
+                    time.sleep(self.random.expovariate(1 / self.think))
+        finally:
+            api.close()
+
+
+def percentiles(values: list[float]) -> str:
+    if len(values) < 2:
+        return "n/a"
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return f"p50 {cuts[49] * 1000:6.0f} ms  p95 {cuts[94] * 1000:6.0f} ms  p99 {cuts[98] * 1000:6.0f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default: 16)")
+    parser.add_argument("--seconds", type=float, default=60, help="how long they send (default: 60)")
+    parser.add_argument(
+        "--think", type=float, default=1.0, help="mean pause between a client's requests, s (default: 1)"
+    )
+    parser.add_argument(
+        "--sketch-share", type=float, default=0.5, help="share of sketches, the rest photos (default: 0.5)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed for the clients' choices (default: 0)")
+    args = parser.parse_args()
+
+    photos = sorted((ROOT / "examples").glob("photo-*.jpg"))
+    with tempfile.TemporaryDirectory() as folder, AppServer() as server:
+        sketches = make_sketches(Path(folder))
+        warm = Client(server.url, sketches, photos, 0.5, 0, time.monotonic() + 5, seed=-1)
+        warm.run()  # model, caches, connections
+        rss_before = rss_mib(server.pid)
+        stop_at = time.monotonic() + args.seconds
+        clients = [
+            Client(server.url, sketches, photos, args.sketch_share, args.think, stop_at, seed=args.seed * 1000 + i)
+            for i in range(args.clients)
+        ]
+        started = time.monotonic()
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join()
+        elapsed = time.monotonic() - started
+        rss_after = rss_mib(server.pid)
+
+    by_kind = {kind: [t for c in clients for t in c.latencies[kind]] for kind in ("sketch", "photo")}
+    every = by_kind["sketch"] + by_kind["photo"]
+    errors = [e for c in clients for e in c.errors]
+    print(
+        f"{args.clients} clients, {args.seconds:.0f} s, think {args.think} s, "
+        f"{args.sketch_share:.0%} sketches; app.py's queue settings; loopback"
+    )
+    print(f"requests  {len(every):6d}   {len(every) / elapsed:6.1f} requests/s")
+    print(f"all       {percentiles(every)}")
+    for kind, values in by_kind.items():
+        print(f"{kind:9} {percentiles(values)}   ({len(values)})")
+    print(f"errors    {len(errors):6d}   wrong answers {sum(c.wrong for c in clients)}")
+    for message in sorted(set(errors))[:5]:
+        print(f"          {message}")
+    growth = rss_after / rss_before - 1
+    print(f"memory    {rss_before:6.0f} MiB after warm-up -> {rss_after:6.0f} MiB at the end ({growth:+.1%})")
+    p95 = statistics.quantiles(every, n=100, method="inclusive")[94] if len(every) > 1 else float("inf")
+    met = not errors and p95 < 0.25 and growth < 0.10
+    print("targets (0 errors, p95 < 250 ms, memory growth < 10%):", "met" if met else "NOT met")
+
+
+if __name__ == "__main__":
+    main()
