@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import io
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import gradio as gr
@@ -15,13 +12,20 @@ from PIL import Image
 
 from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError, Predictor
 from lenet.hub import load_serving_model, serving_pin
+from lenet.ui import PhotoInput, PreviewImage, SketchInput
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 log = logging.getLogger("lenet.app")
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 PREVIEW_SIDE = 196  # the 28x28 input, 7x, nearest-neighbour so every pixel stays crisp
 MAX_FILE_SIZE = "10mb"  # uploads above this are refused by the server before they reach the model
-CONCURRENCY = 2  # predictions run at once: one per CPU core of a free Space; the rest wait in the queue
+# Predictions run at once; the rest wait in the queue. 2 = the cores of a free Space (see bench/load.py).
+CONCURRENCY = int(os.environ.get("LENET_CONCURRENCY", "2"))
+QUEUE_SIZE = 64
+# Gradio keeps each visitor's page state (15-30 KB) for this many visitors, 10,000 by default; the
+# app keeps no state of its own, so a few hundred bound the memory (every API call is a new visitor).
+SESSIONS = 500
+LAUNCH = {"max_file_size": MAX_FILE_SIZE, "state_session_capacity": SESSIONS}  # for every launch()
 # Uploads and previews older than this are deleted (checked as often), so a busy Space's disk stays bounded.
 CACHE_SECONDS = int(os.environ.get("LENET_CACHE_SECONDS", "3600"))
 DRAW_HINT = "Draw a digit (0-9) in the box, as large as you like, or pick a photo."
@@ -50,41 +54,6 @@ predictor = Predictor(model)
 # CONCURRENCY predictions share the cores: one torch thread pool each, sized so they do not fight.
 torch.set_num_threads(max(1, (os.cpu_count() or 1) // CONCURRENCY))
 log.info(serving)
-
-
-class PhotoInput(gr.Image):
-    """gr.Image that hands the uploaded file's path to lenet's decoder untouched: Gradio's own
-    decoding would fail on a damaged or non-image file with a generic error instead of our message."""
-
-    def preprocess(self, payload):
-        return None if payload is None else payload.path
-
-    def get_block_name(self) -> str:
-        return "image"  # the browser renders it with gr.Image's own front end
-
-
-class PreviewImage(gr.Image):
-    """gr.Image output that writes each preview into Gradio's cache atomically. gr.Image rewrites a
-    cached file in place, so two people shown the same preview at once (both clicked one example)
-    could be sent a half-written file; a new name renamed into place cannot be read half-written."""
-
-    def postprocess(self, value):
-        if isinstance(value, Image.Image):
-            buffer = io.BytesIO()
-            value.save(buffer, format="PNG")  # lossless: the preview's pixels must stay crisp
-            data = buffer.getvalue()
-            path = Path(self.GRADIO_CACHE) / hashlib.sha256(data).hexdigest() / "seen.png"
-            if not path.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                handle, staging = tempfile.mkstemp(dir=path.parent, prefix=".seen-")
-                with os.fdopen(handle, "wb") as file:
-                    file.write(data)
-                os.replace(staging, path)
-            value = str(path)
-        return super().postprocess(value)
-
-    def get_block_name(self) -> str:
-        return "image"
 
 
 def _predict(source) -> tuple[dict[str, float] | None, Image.Image | None, str]:
@@ -117,10 +86,9 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
     with gr.Row(equal_height=False):
         with gr.Column():
             with gr.Tab("Draw"):
-                sketchpad = gr.Sketchpad(
+                sketchpad = SketchInput(
                     label="Draw a digit",
                     elem_id="sketchpad",
-                    type="numpy",
                     image_mode="RGBA",
                     canvas_size=(400, 400),
                     fixed_canvas=True,
@@ -152,13 +120,17 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
                 height=PREVIEW_SIDE + 60,  # room for the label above the image
             )
     outputs = [top3, seen, message]
-    sketchpad.change(predict_sketch, sketchpad, outputs, api_name="predict_sketch", trigger_mode="always_last")
-    photo.change(predict_image, photo, outputs, api_name="predict_image", trigger_mode="always_last")
+    # Both endpoints share one pool of CONCURRENCY workers (one concurrency_id), not a pool each.
+    events = {"trigger_mode": "always_last", "concurrency_id": "predict"}
+    sketchpad.change(predict_sketch, sketchpad, outputs, api_name="predict_sketch", **events)
+    photo.change(predict_image, photo, outputs, api_name="predict_image", **events)
     demo.load(None, js=SELECT_BRUSH)
-demo.queue(default_concurrency_limit=CONCURRENCY)
+# A bounded queue: past QUEUE_SIZE waiting requests (seconds of work), people are told the app is busy
+# instead of waiting on a spinner for minutes.
+demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
 
 
 if __name__ == "__main__":
     # Spaces sets SYSTEM=spaces and expects 0.0.0.0; locally the app stays on localhost.
     host = "0.0.0.0" if os.environ.get("SYSTEM") == "spaces" else "127.0.0.1"
-    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", host), max_file_size=MAX_FILE_SIZE)
+    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", host), **LAUNCH)

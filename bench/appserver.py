@@ -2,7 +2,7 @@
 
     python bench/appserver.py --port 7870      # what `AppServer` runs; also handy by hand
 
-The child imports app.py (same demo, predictor, queue and upload limit) and adds one event,
+The child imports app.py (same demo, predictor, queue and launch settings) and adds one event,
 `/noop`: it takes the photo input through the same PhotoInput component and returns a fixed answer
 of the same shape as `/predict_image` (top-3, a 196x196 preview, a message) without touching the
 model, so the difference between the two is the model's share of a request. A separate process
@@ -81,7 +81,7 @@ def serve(port: int) -> None:
     fixed_answer = app.predict_image(str(example))  # computed once; /noop hands it back as is
     with app.demo:
         app.photo.change(lambda image: fixed_answer, app.photo, app.outputs, api_name="noop")
-    app.demo.launch(server_name="127.0.0.1", server_port=port, max_file_size=app.MAX_FILE_SIZE, quiet=True)
+    app.demo.launch(server_name="127.0.0.1", server_port=port, quiet=True, **app.LAUNCH)
 
 
 if __name__ == "__main__":

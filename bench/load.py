@@ -9,7 +9,7 @@ uploaded, then /predict_sketch) or a photo (uploaded, then /predict_image), and 
 Between requests a client waits a random think time with mean `--think` seconds, as a person
 drawing does (about a stroke a second); `--think 0` sends back to back and measures the ceiling.
 Prints requests/s, p50/p95/p99 latency overall and per kind, errors, wrong answers, and the
-server's resident memory after warm-up and at the end. Targets: 0 errors, p95 < 250 ms, memory
+server's resident memory after a warm-up with the same crowd and at the end. Targets: 0 errors, p95 < 250 ms, memory
 growth < 10%. Loopback only; the clients share the machine with the server.
 """
 
@@ -113,23 +113,37 @@ def main() -> None:
     parser.add_argument(
         "--sketch-share", type=float, default=0.5, help="share of sketches, the rest photos (default: 0.5)"
     )
+    parser.add_argument("--warmup", type=float, default=10, help="seconds of the same load first (default: 10)")
     parser.add_argument("--seed", type=int, default=0, help="random seed for the clients' choices (default: 0)")
     args = parser.parse_args()
 
     photos = sorted((ROOT / "examples").glob("photo-*.jpg"))
     with tempfile.TemporaryDirectory() as folder, AppServer() as server:
         sketches = make_sketches(Path(folder))
-        warm = Client(server.url, sketches, photos, 0.5, 0, time.monotonic() + 5, seed=-1)
-        warm.run()  # model, caches, connections
+
+        def crowd(seconds: float, seed: int) -> list[Client]:
+            stop_at = time.monotonic() + seconds
+            return [
+                Client(server.url, sketches, photos, args.sketch_share, args.think, stop_at, seed=seed + i)
+                for i in range(args.clients)
+            ]
+
+        # Warm up with the same crowd: the model, caches, connections, and the server's thread pool
+        # and allocator arenas, which grow with concurrency once and then stay.
+        warm = crowd(args.warmup, seed=-1000)
+        for client in warm:
+            client.start()
+        for client in warm:
+            client.join()
         rss_before = rss_mib(server.pid)
-        stop_at = time.monotonic() + args.seconds
-        clients = [
-            Client(server.url, sketches, photos, args.sketch_share, args.think, stop_at, seed=args.seed * 1000 + i)
-            for i in range(args.clients)
-        ]
+        clients = crowd(args.seconds, seed=args.seed * 1000)
         started = time.monotonic()
         for client in clients:
             client.start()
+        trace = []  # resident memory every tenth of the run: growth that levels off, or a leak
+        while any(client.is_alive() for client in clients):
+            time.sleep(args.seconds / 10)
+            trace.append(rss_mib(server.pid))
         for client in clients:
             client.join()
         elapsed = time.monotonic() - started
@@ -150,7 +164,9 @@ def main() -> None:
     for message in sorted(set(errors))[:5]:
         print(f"          {message}")
     growth = rss_after / rss_before - 1
-    print(f"memory    {rss_before:6.0f} MiB after warm-up -> {rss_after:6.0f} MiB at the end ({growth:+.1%})")
+    print(f"memory    {rss_before:6.0f} MiB after {args.warmup:.0f} s warm-up -> {rss_after:6.0f} MiB at end", end="")
+    print(f" ({growth:+.1%})")
+    print(f"          every {args.seconds / 10:.0f} s: {' '.join(f'{m:.0f}' for m in trace)} MiB")
     p95 = statistics.quantiles(every, n=100, method="inclusive")[94] if len(every) > 1 else float("inf")
     met = not errors and p95 < 0.25 and growth < 0.10
     print("targets (0 errors, p95 < 250 ms, memory growth < 10%):", "met" if met else "NOT met")

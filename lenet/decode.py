@@ -47,15 +47,28 @@ def load_image(source: Any) -> Image.Image:
 def sketch_ink(value: dict[str, Any]) -> np.ndarray:
     """A Gradio Sketchpad value {"background", "layers", "composite"} -> (H, W, 4) uint8 black ink
     whose alpha is the union of the layers' alpha. The strokes live in the layers on a transparent
-    background; the composite also holds the theme's background, which must not leak in."""
-    layers = [np.asarray(layer) for layer in value.get("layers") or [] if layer is not None]
-    layers = [layer for layer in layers if layer.ndim == 3 and layer.shape[2] == 4]
-    if not layers:
+    background; the composite also holds the theme's background, which must not leak in. A layer is
+    an RGBA array, a PIL image, or an encoded image (path or bytes, as the app passes them)."""
+    alphas = [alpha for layer in value.get("layers") or [] if (alpha := _layer_alpha(layer)) is not None]
+    if not alphas:
         raise NoDigitError("no digit found: the canvas is empty")
-    alpha = np.max(np.stack([layer[..., 3] for layer in layers]), axis=0)  # (H, W)
-    ink = np.zeros((*alpha.shape, 4), dtype=np.uint8)
-    ink[..., 3] = alpha
+    if len({alpha.shape for alpha in alphas}) > 1:
+        raise ImageError(f"sketch layers differ in size: {sorted({alpha.shape for alpha in alphas})}")
+    ink = np.zeros((*alphas[0].shape, 4), dtype=np.uint8)
+    ink[..., 3] = np.maximum.reduce(alphas)  # (H, W)
     return ink
+
+
+def _layer_alpha(layer: Any) -> np.ndarray | None:
+    """The (H, W) uint8 alpha of one Sketchpad layer; None for a layer without transparency."""
+    if layer is None:
+        return None
+    if isinstance(layer, np.ndarray):
+        return layer[..., 3] if layer.ndim == 3 and layer.shape[2] == 4 else None
+    image = layer if isinstance(layer, Image.Image) else _open(layer)
+    if "A" not in image.getbands() and "transparency" not in image.info:
+        return None
+    return np.asarray(image.convert("RGBA").getchannel("A"))
 
 
 def _open(source: Any) -> Image.Image:
