@@ -125,6 +125,7 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
     sketchpad.change(predict_sketch, sketchpad, outputs, api_name="predict_sketch", **events)
     photo.change(predict_image, photo, outputs, api_name="predict_image", **events)
     demo.load(None, js=SELECT_BRUSH)
+
 # A bounded queue: past QUEUE_SIZE waiting requests (seconds of work), people are told the app is busy
 # instead of waiting on a spinner for minutes.
 demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
