@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from lenet.strokes import thin
+
 # Stroke templates in a unit box (x right, y down): each digit has variants, each a list of polylines
 # that are smoothed with Catmull-Rom. Written by hand to look like quick mouse-drawn digits.
 TEMPLATES: dict[int, list[list[list[tuple[float, float]]]]] = {
@@ -148,31 +150,6 @@ def catmull_rom(points: list[tuple[float, float]], per_segment: int = 12) -> np.
         )
     out.append(p[-2][None])
     return np.concatenate(out)
-
-
-def thin(mask: np.ndarray) -> np.ndarray:
-    """Zhang-Suen thinning of a boolean (H, W) mask to one-pixel-wide lines."""
-    img = np.pad(mask.astype(bool), 1)
-    while True:
-        changed = False
-        for step in (0, 1):
-            # Neighbours P2..P9 clockwise from north.
-            n = [
-                np.roll(np.roll(img, -dy, 0), -dx, 1)
-                for dy, dx in ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))
-            ]
-            count = sum(x.astype(np.int8) for x in n)
-            transitions = sum((~n[i] & n[(i + 1) % 8]).astype(np.int8) for i in range(8))
-            if step == 0:
-                cond = ~(n[0] & n[2] & n[4]) & ~(n[2] & n[4] & n[6])
-            else:
-                cond = ~(n[0] & n[2] & n[6]) & ~(n[0] & n[4] & n[6])
-            remove = img & (count >= 2) & (count <= 6) & (transitions == 1) & cond
-            if remove.any():
-                img &= ~remove
-                changed = True
-        if not changed:
-            return img[1:-1, 1:-1]
 
 
 def skeleton_segments(mask: np.ndarray) -> list[np.ndarray]:
