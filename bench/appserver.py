@@ -39,18 +39,37 @@ def rss_mib(pid: int) -> float:
 
 
 class AppServer(contextlib.AbstractContextManager):
-    """`with AppServer() as server:` -> server.url, server.pid; the child is stopped on exit."""
+    """`with AppServer() as server:` -> server.url, server.pid; the child is stopped on exit.
 
-    def __init__(self, port: int | None = None, log_path: str | os.PathLike = os.devnull, timeout: float = 180):
+    The child is this file (the app plus `/noop`) unless `script` names another, e.g. app.py itself,
+    as the tests run it. It gets a free loopback port in GRADIO_SERVER_PORT, no Hub (the bundled
+    weights), and `env` on top."""
+
+    def __init__(
+        self,
+        port: int | None = None,
+        log_path: str | os.PathLike = os.devnull,
+        timeout: float = 180,
+        script: str | os.PathLike | None = None,
+        **env: str,
+    ):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log_path, self.timeout = log_path, timeout
+        self.script, self.env = Path(script or __file__), env
 
     def __enter__(self) -> AppServer:
-        env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
-        env.pop("LENET_REPO_ID", None)  # the bundled weights: the benchmark measures serving, not the Hub
+        env = {
+            **os.environ,
+            "GRADIO_SERVER_PORT": str(self.port),
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "HF_HUB_OFFLINE": "1",
+            "PYTHONPATH": str(ROOT),
+            **self.env,
+        }
+        env.pop("LENET_REPO_ID", None)  # the bundled weights: serving is measured and tested, not the Hub
         with open(self.log_path, "w") as log:
-            command = [sys.executable, str(Path(__file__)), "--port", str(self.port)]
+            command = [sys.executable, str(self.script)]
             self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         self.pid = self.process.pid
         deadline = time.monotonic() + self.timeout
@@ -86,5 +105,10 @@ def serve(port: int) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--port", type=int, default=7870, help="loopback port to serve on (default: 7870)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("GRADIO_SERVER_PORT", "7870")),
+        help="loopback port to serve on (default: $GRADIO_SERVER_PORT, else 7870)",
+    )
     serve(parser.parse_args().port)

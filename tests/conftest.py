@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
 
+from bench.appserver import AppServer
 from lenet.data import DATA_DIR_ENV, load_mnist, resolve_data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,48 +42,13 @@ def cli_env(data_dir) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT), DATA_DIR_ENV: str(data_dir)}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def running_app(folder: Path, timeout: float = 180, **env: str) -> Iterator[tuple[str, Path]]:
     """`python app.py` on a free loopback port, offline, with the bundled weights; yields (url, log
     file). On exit it is stopped, and its log must say which weights served and hold no traceback."""
-    port = free_port()
     log_path = folder / "app.log"
-    full_env = {
-        **os.environ,
-        "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "HF_HUB_OFFLINE": "1",
-        "PYTHONPATH": str(ROOT),
-        **env,
-    }
-    full_env.pop("LENET_REPO_ID", None)
-    with open(log_path, "w") as log:
-        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=full_env, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the app exited with {process.returncode}: {log_path.read_text()}")
-            with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the app did not answer on {url} within {timeout:.0f} s")
-            time.sleep(0.5)
-        yield url, log_path
-    finally:
-        process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=10)
-        if process.poll() is None:
-            process.kill()
+    with AppServer(log_path=log_path, timeout=timeout, script=ROOT / "app.py", **env) as server:
+        yield server.url, log_path
     app_log = log_path.read_text()
     assert "serving the bundled weights" in app_log, app_log
     assert "Traceback" not in app_log, app_log
