@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from lenet.model import CONFIG_NAME, WEIGHTS_NAME, CheckpointError, LeNet5, retired_copies
+from lenet.model import CONFIG_NAME, WEIGHTS_NAME, CheckpointError, LeNet5, readable_folder, retired_copies
 
 METRICS_NAME = "metrics.json"
 STATE_DIR = "training-state"  # inside the output folder while a run is unfinished
@@ -79,10 +79,7 @@ def _recover(out: Path) -> None:
 
 def read_metrics(checkpoint: str | Path) -> dict[str, Any] | None:
     """The checkpoint's metrics.json, or None when it has none."""
-    folder = Path(checkpoint)
-    if not folder.is_dir() and retired_copies(folder):
-        folder = retired_copies(folder)[-1]  # as load_model: a save was interrupted mid-swap
-    path = folder / METRICS_NAME
+    path = readable_folder(checkpoint) / METRICS_NAME
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:

@@ -199,11 +199,17 @@ def retired_copies(path: str | Path) -> list[Path]:
     return sorted(path.parent.glob(f".{path.name}.old-*"), key=lambda p: p.stat().st_mtime)
 
 
+def readable_folder(path: str | Path) -> Path:
+    """The folder to read checkpoint `path` from: itself, or, where a save was interrupted between
+    its two renames, the previous checkpoint it moved aside, which is still whole."""
+    path = Path(path)
+    retired = [] if path.is_dir() else retired_copies(path)
+    return retired[-1] if retired else path
+
+
 def load_model(path: str | Path, map_location: str = "cpu") -> LeNet5:
     """Rebuild a LeNet5 from a local checkpoint folder (config.json + model.safetensors), strictly."""
-    path = Path(path)
-    if not path.is_dir() and retired_copies(path):
-        path = retired_copies(path)[-1]  # an interrupted save: the previous checkpoint is still whole
+    path = readable_folder(path)
     config_file = path / CONFIG_NAME
     if not path.is_dir():
         raise CheckpointError(f"checkpoint folder {path} not found")
