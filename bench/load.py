@@ -8,9 +8,10 @@ sends what the page sends: a sketch (the Sketchpad's background, stroke layer an
 uploaded, then /predict_sketch) or a photo (uploaded, then /predict_image), and loads the preview.
 Between requests a client waits a random think time with mean `--think` seconds, as a person
 drawing does (about a stroke a second); `--think 0` sends back to back and measures the ceiling.
-Prints requests/s, p50/p95/p99 latency overall and per kind, errors, wrong answers, and the
-server's resident memory after a warm-up with the same crowd and at the end. Targets: 0 errors, p95 < 250 ms, memory
-growth < 10%. Loopback only; the clients share the machine with the server.
+Prints requests/s, the server's CPU time per request, p50/p95/p99 latency overall and per kind,
+errors, wrong answers, and the server's resident memory after a warm-up with the same crowd and at
+the end. Targets: 0 errors, p95 < 250 ms, memory growth < 10%. Loopback only; the clients share
+the machine with the server.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PIL import Image
 
-from bench.appserver import ROOT, AppServer, rss_mib
+from bench.appserver import ROOT, AppServer, cpu_seconds, rss_mib
 from bench.httpapi import GradioHTTP
 from tests.render import DIGITS, draw
 
@@ -135,7 +136,7 @@ def main() -> None:
             client.start()
         for client in warm:
             client.join()
-        rss_before = rss_mib(server.pid)
+        rss_before, cpu_before = rss_mib(server.pid), cpu_seconds(server.pid)
         clients = crowd(args.seconds, seed=args.seed * 1000)
         started = time.monotonic()
         for client in clients:
@@ -147,7 +148,7 @@ def main() -> None:
         for client in clients:
             client.join()
         elapsed = time.monotonic() - started
-        rss_after = rss_mib(server.pid)
+        rss_after, server_cpu = rss_mib(server.pid), cpu_seconds(server.pid) - cpu_before
 
     by_kind = {kind: [t for c in clients for t in c.latencies[kind]] for kind in ("sketch", "photo")}
     every = by_kind["sketch"] + by_kind["photo"]
@@ -156,7 +157,8 @@ def main() -> None:
         f"{args.clients} clients, {args.seconds:.0f} s, think {args.think} s, "
         f"{args.sketch_share:.0%} sketches; app.py's queue settings; loopback"
     )
-    print(f"requests  {len(every):6d}   {len(every) / elapsed:6.1f} requests/s")
+    print(f"requests  {len(every):6d}   {len(every) / elapsed:6.1f} requests/s", end="   ")
+    print(f"server CPU {1000 * server_cpu / max(1, len(every)):.0f} ms per request")
     print(f"all       {percentiles(every)}")
     for kind, values in by_kind.items():
         print(f"{kind:9} {percentiles(values)}   ({len(values)})")
