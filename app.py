@@ -7,19 +7,24 @@ import os
 from pathlib import Path
 
 import gradio as gr
-import torch
 from PIL import Image
 
 from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError, Predictor
 from lenet.hub import load_serving_model, serving_pin
+from lenet.pool import PredictorPool, WorkerError
 from lenet.ui import PhotoInput, PreviewImage, SketchInput
 
+# Gradio recomputes a pandas summary of its last 10,000 events after every event (for its monitoring
+# page), which costs 3 ms of the server's one Python thread at 100 events and 18 ms at 10,000: once
+# every 1,000 events is plenty. Read when the queue is created.
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 log = logging.getLogger("lenet.app")
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 PREVIEW_SIDE = 196  # the 28x28 input, 7x, nearest-neighbour so every pixel stays crisp
 MAX_FILE_SIZE = "10mb"  # uploads above this are refused by the server before they reach the model
-# Predictions run at once; the rest wait in the queue. 2 = the cores of a free Space (see bench/load.py).
+# Predictions run at once, one per worker process; the rest wait in the queue. 2 = the cores of a free
+# Space (see bench/load.py).
 CONCURRENCY = int(os.environ.get("LENET_CONCURRENCY", "2"))
 QUEUE_SIZE = 64
 # Gradio keeps each visitor's page state (15-30 KB) for this many visitors, 10,000 by default; the
@@ -50,10 +55,15 @@ SELECT_BRUSH = """() => {
 # LENET_REPO_ID (+ LENET_REVISION, a commit sha), or the Space's model-pin.json, serves weights from
 # the Hub; without either, or when they cannot be loaded, the bundled ones.
 model, serving = load_serving_model(*serving_pin(), bundled=DEFAULT_CHECKPOINT)
-predictor = Predictor(model)
-# CONCURRENCY predictions share the cores: one torch thread pool each, sized so they do not fight.
-torch.set_num_threads(max(1, (os.cpu_count() or 1) // CONCURRENCY))
 log.info(serving)
+# Predictions run in CONCURRENCY worker processes (lenet/pool.py): Gradio's request handling and the
+# image pipeline then use different cores instead of taking turns under one GIL, and a crash or hang
+# on one image costs that answer, not the app. Where processes cannot start, predict in this one.
+try:
+    predictor = PredictorPool(model, workers=CONCURRENCY)
+except WorkerError as err:
+    log.warning("%s; predicting in the app's own process instead", err)
+    predictor = Predictor(model)
 
 
 def _predict(source) -> tuple[dict[str, float] | None, Image.Image | None, str]:

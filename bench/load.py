@@ -8,10 +8,10 @@ sends what the page sends: a sketch (the Sketchpad's background, stroke layer an
 uploaded, then /predict_sketch) or a photo (uploaded, then /predict_image), and loads the preview.
 Between requests a client waits a random think time with mean `--think` seconds, as a person
 drawing does (about a stroke a second); `--think 0` sends back to back and measures the ceiling.
-Prints requests/s, the server's CPU time per request, p50/p95/p99 latency overall and per kind,
-errors, wrong answers, and the server's resident memory after a warm-up with the same crowd and at
-the end. Targets: 0 errors, p95 < 250 ms, memory growth < 10%. Loopback only; the clients share
-the machine with the server.
+Prints requests/s, the CPU time per request of the server and its prediction workers
+(lenet/pool.py), p50/p95/p99 latency overall and per kind, errors, wrong answers, and their memory
+(proportional set size) after a warm-up with the same crowd and at the end. Targets: 0 errors,
+p95 < 250 ms, memory growth < 10%. Loopback only; the clients share the machine with the server.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PIL import Image
 
-from bench.appserver import ROOT, AppServer, cpu_seconds, rss_mib
+from bench.appserver import ROOT, AppServer, cpu_seconds, memory_mib
 from bench.httpapi import GradioHTTP
 from tests.render import DIGITS, draw
 
@@ -136,19 +136,19 @@ def main() -> None:
             client.start()
         for client in warm:
             client.join()
-        rss_before, cpu_before = rss_mib(server.pid), cpu_seconds(server.pid)
+        memory_before, cpu_before = memory_mib(server.pid), cpu_seconds(server.pid)
         clients = crowd(args.seconds, seed=args.seed * 1000)
         started = time.monotonic()
         for client in clients:
             client.start()
-        trace = []  # resident memory every tenth of the run: growth that levels off, or a leak
+        trace = []  # memory every tenth of the run: growth that levels off, or a leak
         while any(client.is_alive() for client in clients):
             time.sleep(args.seconds / 10)
-            trace.append(rss_mib(server.pid))
+            trace.append(memory_mib(server.pid))
         for client in clients:
             client.join()
         elapsed = time.monotonic() - started
-        rss_after, server_cpu = rss_mib(server.pid), cpu_seconds(server.pid) - cpu_before
+        memory_after, server_cpu = memory_mib(server.pid), cpu_seconds(server.pid) - cpu_before
 
     by_kind = {kind: [t for c in clients for t in c.latencies[kind]] for kind in ("sketch", "photo")}
     every = by_kind["sketch"] + by_kind["photo"]
@@ -158,16 +158,16 @@ def main() -> None:
         f"{args.sketch_share:.0%} sketches; app.py's queue settings; loopback"
     )
     print(f"requests  {len(every):6d}   {len(every) / elapsed:6.1f} requests/s", end="   ")
-    print(f"server CPU {1000 * server_cpu / max(1, len(every)):.0f} ms per request")
+    print(f"server and workers CPU {1000 * server_cpu / max(1, len(every)):.0f} ms per request")
     print(f"all       {percentiles(every)}")
     for kind, values in by_kind.items():
         print(f"{kind:9} {percentiles(values)}   ({len(values)})")
     print(f"errors    {len(errors):6d}   wrong answers {sum(c.wrong for c in clients)}")
     for message in sorted(set(errors))[:5]:
         print(f"          {message}")
-    growth = rss_after / rss_before - 1
-    print(f"memory    {rss_before:6.0f} MiB after {args.warmup:.0f} s warm-up -> {rss_after:6.0f} MiB at end", end="")
-    print(f" ({growth:+.1%})")
+    growth = memory_after / memory_before - 1
+    print(f"memory    {memory_before:6.0f} MiB after {args.warmup:.0f} s warm-up", end="")
+    print(f" -> {memory_after:6.0f} MiB at end ({growth:+.1%})")
     print(f"          every {args.seconds / 10:.0f} s: {' '.join(f'{m:.0f}' for m in trace)} MiB")
     p95 = statistics.quantiles(every, n=100, method="inclusive")[94] if len(every) > 1 else float("inf")
     met = not errors and p95 < 0.25 and growth < 0.10

@@ -37,14 +37,27 @@ def ink_map(image: Image.Image) -> np.ndarray:
         low, high = array.min(), array.max()
         rgb = ((array - low) / (high - low) if high > low else torch.zeros_like(array))[None]  # (1, H, W)
     else:
-        rgb = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1).float() / 255.0  # (3, H, W)
-    gray = F.avg_pool2d(rgb.mean(0)[None], 3, stride=1, padding=1, count_include_pad=False)[0]  # no single-pixel noise
+        # Contiguous (3, H, W): every per-channel step below runs several times faster than on a view.
+        rgb = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1).contiguous().float() / 255.0
+    gray = _mean_filter3(rgb.mean(0))  # (H, W), without single-pixel noise
     paper = float(gray.median())
     # The paper covers most of the picture, so the median is paper; the ink is the farther extreme.
     if float(gray.max()) - paper > paper - float(gray.min()):
         rgb = 1.0 - rgb  # light ink on a dark ground (chalkboard, inverted MNIST): make the ink dark
     flat = rgb / _paper_brightness(rgb)  # (C, H, W): paper -> 1 everywhere, whatever the light and cast
     return (1.0 - flat.amin(0)).clamp(0.0, 1.0).numpy()  # the darkest channel: a blue or red pen counts
+
+
+def _mean_filter3(image: torch.Tensor) -> torch.Tensor:
+    """(H, W) -> (H, W) mean of each 3x3 window, windows cut at the edges: the same numbers as
+    avg_pool2d(count_include_pad=False), as a convolution, which is several times faster on the CPU."""
+    height, width = image.shape
+    window_sum = F.conv2d(image[None, None], torch.ones(1, 1, 3, 3), padding=1)[0, 0]
+    rows, cols = torch.full((height,), 3.0), torch.full((width,), 3.0)  # rows, columns in each window
+    for count in (rows, cols):
+        count[0] -= 1  # the first and last lose one (a 1-pixel line loses both)
+        count[-1] -= 1
+    return window_sum / (rows[:, None] * cols[None, :])
 
 
 def _paper_brightness(rgb: torch.Tensor) -> torch.Tensor:

@@ -30,6 +30,12 @@ class ModelInput:
     pixels: torch.Tensor
     preview: Image.Image
 
+    @classmethod
+    def from_levels(cls, levels: np.ndarray) -> ModelInput:
+        """(28, 28) uint8 grey levels, as MNIST stores them -> the tensor and the preview of them."""
+        pixels = torch.from_numpy(np.array(levels, dtype=np.uint8)).float().div(255.0)[None]  # (1, 28, 28)
+        return cls(pixels=pixels, preview=Image.fromarray(levels))
+
 
 def preprocess(source: Any) -> ModelInput:
     """The whole pipeline: any image source -> ModelInput. Raises ImageError or NoDigitError."""
@@ -38,6 +44,4 @@ def preprocess(source: Any) -> ModelInput:
     ink, edge = digit_ink(ink_map(image), drop_border=not has_transparency(image))
     canvas = center_by_mass(normalize_strokes(ink, edge))  # (28, 28) float in [0, 1]
     # Quantise to 8 bits like MNIST itself, so the preview and the tensor are the same numbers.
-    levels = np.round(canvas * 255).astype(np.uint8)  # (28, 28)
-    pixels = torch.from_numpy(levels).float().div(255.0)[None]  # (1, 28, 28)
-    return ModelInput(pixels=pixels, preview=Image.fromarray(levels))
+    return ModelInput.from_levels(np.round(canvas * 255).astype(np.uint8))  # (28, 28)

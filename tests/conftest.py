@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,3 +60,46 @@ def app_url(tmp_path_factory) -> Iterator[str]:
     """One app server for every test module that talks to it."""
     with running_app(tmp_path_factory.mktemp("app")) as (url, _):
         yield url
+
+
+def _processes() -> dict[int, tuple[int, list[bytes]]]:
+    """Every process on the machine: pid -> (parent pid, command line), from Linux /proc."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            found[int(stat.parent.name)] = (parent, stat.with_name("cmdline").read_bytes().split(b"\0"))
+        except (OSError, ValueError):  # it exited while we looked
+            continue
+    return found
+
+
+def prediction_workers(parent: int) -> list[int]:
+    """The pids of the `python -m lenet.pool` workers that process `parent` started."""
+    return [pid for pid, (ppid, command) in _processes().items() if ppid == parent and b"lenet.pool" in command]
+
+
+def children_running(script: str, parent: int | None = None) -> list[int]:
+    """The pids of the children of `parent` (default: this process) running `script`, e.g. app.py."""
+    parent = os.getpid() if parent is None else parent
+    return [
+        pid
+        for pid, (ppid, command) in _processes().items()
+        if ppid == parent and any(part.endswith(script.encode()) for part in command)
+    ]
+
+
+def wait_gone(pid: int, timeout: float = 10) -> None:
+    """Until every thread of process `pid` has exited (it may stay a zombie: its parent has not
+    collected it yet). A killed process's main thread turns zombie before its other threads end."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            threads = os.listdir(f"/proc/{pid}/task")
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return
+        if state == "Z" and len(threads) <= 1:
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"process {pid} still running")

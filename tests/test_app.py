@@ -13,6 +13,7 @@ import io
 import itertools
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from .conftest import ROOT, running_app
+from .conftest import ROOT, children_running, prediction_workers, running_app, wait_gone
 from .render import DIGITS, draw, photo_bytes
 
 CHROMIUM = os.environ.get("LENET_CHROMIUM", "/usr/bin/chromium")
@@ -101,6 +102,27 @@ def test_many_people_asking_at_once_all_get_the_whole_preview(app_url):
     with ThreadPoolExecutor(8) as pool:
         answers = [answer for answers in pool.map(person, range(8)) for answer in answers]
     assert len(answers) == 48 and set(answers) == {("7", (196, 196))}
+
+
+def test_the_app_answers_on_when_its_prediction_workers_are_killed(app_url):
+    """A worker process killed (out of memory, a crash in an image decoder) is replaced: people keep
+    getting answers, with no error, and the app keeps two workers."""
+    from bench.httpapi import GradioHTTP
+
+    (app_pid,) = children_running("app.py")
+    killed = prediction_workers(app_pid)
+    assert len(killed) == 2
+    for pid in killed:
+        os.kill(pid, signal.SIGKILL)
+        wait_gone(pid)
+    api = GradioHTTP(app_url)
+    try:
+        for example in ("photo-0.jpg", "drawn-3.png", "photo-7.jpg"):
+            assert api.predict_file("predict_image", ROOT / "examples" / example)["label"] == example[-5]
+    finally:
+        api.close()
+    workers = prediction_workers(app_pid)
+    assert len(workers) == 2 and not set(workers) & set(killed)
 
 
 def test_a_preview_being_served_is_never_rewritten(tmp_path):

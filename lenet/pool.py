@@ -1,0 +1,227 @@
+"""Predictions in worker processes: the pipeline runs beside a web server instead of under its GIL.
+
+A Gradio app is one Python process, and Python code in it runs on one core at a time: on a 2-core
+Space, request handling and the image pipeline took turns on one core while the other sat idle.
+`PredictorPool` has the same `predict()` as `Predictor`, but each call runs in one of `workers`
+processes (`python -m lenet.pool`), each holding its own copy of the model:
+
+- the parent sends the model once, as its JSON config and safetensors bytes, so a worker serves
+  exactly the weights the parent loaded (from the Hub or bundled) and loads them strictly;
+- requests and answers are JSON frames and raw byte frames over a private socket pair, never
+  pickled objects (which a corrupted or hostile stream could turn into code);
+- a worker that crashes or hangs (past `timeout`) costs one answer, a WorkerError, not the server:
+  it is killed and replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import socket
+import subprocess
+import sys
+import traceback
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
+
+from lenet.model import LeNet5
+from lenet.predict import Prediction, Predictor
+from lenet.preprocess import ImageError, ModelInput, NoDigitError
+
+STARTUP_SECONDS = 120  # importing torch on a busy 2-core machine can take tens of seconds
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # so `python -m lenet.pool` finds this lenet
+
+
+class WorkerError(ImageError):
+    """A worker crashed or ran out of time on this input; it has been replaced."""
+
+
+def _pack(item: Any, blobs: list[bytes]) -> dict | None:
+    """An image source -> its JSON description; file contents go to `blobs` as separate frames."""
+    if item is None:
+        return None
+    if isinstance(item, str | Path):
+        return {"path": str(item)}
+    if isinstance(item, bytes | bytearray | memoryview):
+        blobs.append(bytes(item))
+        return {"blob": len(blobs) - 1}
+    if isinstance(item, dict):  # a Sketchpad value: only its stroke layers carry the digit
+        return {"layers": [_pack(layer, blobs) for layer in item.get("layers") or []]}
+    raise TypeError(f"PredictorPool takes file paths, bytes or Sketchpad values, not {type(item).__name__}")
+
+
+def _unpack(spec: dict | None, blobs: list[bytes]) -> Any:
+    """The inverse of _pack, in the worker."""
+    if spec is None:
+        return None
+    if "path" in spec:
+        return Path(spec["path"])
+    if "blob" in spec:
+        return blobs[spec["blob"]]
+    return {"background": None, "layers": [_unpack(layer, blobs) for layer in spec["layers"]], "composite": None}
+
+
+class _Worker:
+    """One `python -m lenet.pool` process and the parent's end of its socket pair."""
+
+    def __init__(self, config: dict, weights: bytes, threads: int):
+        parent_end, child_end = socket.socketpair()
+        python_path = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "lenet.pool", str(child_end.fileno())],
+            pass_fds=[child_end.fileno()],
+            env={**os.environ, "PYTHONPATH": python_path},
+        )
+        child_end.close()
+        self.connection = Connection(parent_end.detach())
+        self.connection.send_bytes(json.dumps({"config": config, "threads": threads}).encode())
+        self.connection.send_bytes(weights)
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        """Return once the worker has loaded the model; WorkerError if it cannot."""
+        if self.ready:
+            return
+        try:
+            if not self.connection.poll(STARTUP_SECONDS):
+                raise TimeoutError(f"not ready after {STARTUP_SECONDS} s")
+            self.connection.recv_bytes()  # {"ready": true}
+        except (EOFError, OSError, TimeoutError) as err:
+            raise WorkerError(f"a prediction worker could not start ({err or 'it exited'})") from None
+        self.ready = True
+
+    def send(self, request: dict, blobs: list[bytes]) -> None:
+        """One request: its JSON frame, then its file contents. OSError if the worker is gone."""
+        self.connection.send_bytes(json.dumps(request).encode())
+        for blob in blobs:
+            self.connection.send_bytes(blob)
+
+    def receive(self, timeout: float) -> tuple[dict, bytes | None]:
+        """The answer: (JSON, the preview's bytes or None). EOFError or OSError if the worker died,
+        TimeoutError if it has not answered within `timeout` seconds."""
+        if not self.connection.poll(timeout):
+            raise TimeoutError
+        answer = json.loads(self.connection.recv_bytes())
+        return answer, self.connection.recv_bytes() if "top" in answer else None
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        self.connection.close()
+
+
+class PredictorPool:
+    """`Predictor.predict` in `workers` processes; thread-safe, each worker serves one call at a time.
+    The constructor returns once every worker has loaded the model (WorkerError if one cannot)."""
+
+    def __init__(self, model: LeNet5, workers: int = 2, timeout: float = 10.0):
+        self.timeout = timeout  # seconds one prediction may take before its worker is replaced
+        self._config = model.config
+        self._weights = save_safetensors({name: t.contiguous() for name, t in model.state_dict().items()})
+        self._threads = max(1, (os.cpu_count() or 1) // workers)  # torch threads each: the cores, shared out
+        self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()  # every worker taken is put back
+        self._running: set[_Worker] = set()
+        started = [self._new_worker() for _ in range(workers)]
+        try:
+            for worker in started:  # they load in parallel
+                worker.wait_ready()
+        except WorkerError:
+            for worker in started:
+                self._kill(worker)
+            raise
+        for worker in started:
+            self._idle.put(worker)
+
+    def _new_worker(self) -> _Worker:
+        worker = _Worker(self._config, self._weights, self._threads)
+        self._running.add(worker)
+        return worker
+
+    def _kill(self, worker: _Worker) -> None:
+        self._running.discard(worker)
+        worker.kill()
+
+    @property
+    def pids(self) -> list[int]:
+        """The worker processes' ids (for logs and monitoring)."""
+        return [worker.process.pid for worker in list(self._running)]
+
+    def predict(self, source: Any, k: int = 3) -> Prediction:
+        """A file path, bytes or Sketchpad value -> Prediction, as Predictor.predict. Raises
+        ImageError or NoDigitError from the pipeline, WorkerError if its worker crashed or hung."""
+        blobs: list[bytes] = []
+        request = {"source": _pack(source, blobs), "k": k, "blobs": len(blobs)}
+        worker = self._idle.get()
+        try:
+            worker.wait_ready()
+            try:
+                worker.send(request, blobs)
+            except OSError:  # it died while idle (killed, out of memory): a fresh one takes the request
+                self._kill(worker)
+                worker = self._new_worker()
+                worker.wait_ready()
+                worker.send(request, blobs)
+            answer, preview = worker.receive(self.timeout)
+        except BaseException as err:
+            # The worker crashed, hung or was interrupted mid-request: replace it. The replacement
+            # starts at once and loads while it waits in the pool.
+            self._kill(worker)
+            self._idle.put(self._new_worker())
+            if isinstance(err, TimeoutError):
+                raise WorkerError(f"reading this image took over {self.timeout:g} s and was stopped") from None
+            if isinstance(err, EOFError | OSError):
+                raise WorkerError("the worker reading this image stopped; it has been restarted, try again") from None
+            raise
+        self._idle.put(worker)
+        if "error" in answer:
+            error = {"ImageError": ImageError, "NoDigitError": NoDigitError}.get(answer["error"], RuntimeError)
+            raise error(answer["message"])
+        levels = np.frombuffer(preview, dtype=np.uint8).reshape(answer["shape"])
+        return Prediction(top=[(label, p) for label, p in answer["top"]], model_input=ModelInput.from_levels(levels))
+
+    def close(self) -> None:
+        """Stop the idle workers; busy ones stop when their call returns and this process exits."""
+        while True:
+            try:
+                self._kill(self._idle.get_nowait())
+            except queue.Empty:
+                return
+
+
+def serve(connection: Connection) -> None:
+    """Worker: load the model the parent sends, then answer requests until the parent goes away."""
+    setup = json.loads(connection.recv_bytes())
+    torch.set_num_threads(setup["threads"])
+    model = LeNet5(**setup["config"])
+    model.load_state_dict(load_safetensors(connection.recv_bytes()), strict=True)
+    predictor = Predictor(model)
+    connection.send_bytes(b'{"ready": true}')
+    while True:
+        try:
+            request = json.loads(connection.recv_bytes())
+            blobs = [connection.recv_bytes() for _ in range(request["blobs"])]
+        except EOFError:
+            return  # the parent closed the pool or exited
+        try:
+            prediction = predictor.predict(_unpack(request["source"], blobs), k=request["k"])
+        except (ImageError, NoDigitError) as err:
+            connection.send_bytes(json.dumps({"error": type(err).__name__, "message": str(err)}).encode())
+            continue
+        except Exception as err:  # a bug: say so in the log and to the caller, and keep serving
+            traceback.print_exc()
+            connection.send_bytes(json.dumps({"error": type(err).__name__, "message": str(err)}).encode())
+            continue
+        levels = np.asarray(prediction.model_input.preview)  # (28, 28) uint8
+        connection.send_bytes(json.dumps({"top": prediction.top, "shape": list(levels.shape)}).encode())
+        connection.send_bytes(levels.tobytes())
+
+
+if __name__ == "__main__":
+    serve(Connection(int(sys.argv[1])))

@@ -1,0 +1,123 @@
+"""PredictorPool: worker processes give the same answers as Predictor, and survive crashes and hangs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+import torch
+from PIL import Image
+
+from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError, Predictor, load_model
+from lenet.pool import PredictorPool, WorkerError
+
+from .conftest import ROOT, prediction_workers, wait_gone
+from .render import draw, photo_bytes
+
+EXAMPLES = sorted(p for p in (ROOT / "examples").iterdir() if p.suffix in (".png", ".jpg"))
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model(DEFAULT_CHECKPOINT)
+
+
+@pytest.fixture(scope="module")
+def pool(model):
+    pool = PredictorPool(model, workers=2)
+    yield pool
+    pool.close()
+
+
+def test_the_pool_answers_exactly_as_the_predictor_does(pool, model, tmp_path):
+    predictor = Predictor(model)
+    layer = tmp_path / "layer.png"
+    draw(Image.new("RGBA", (400, 400), (0, 0, 0, 0)), 4, (80, 60, 260), 18, (37, 99, 235, 255)).save(layer)
+    sources = [
+        *EXAMPLES,  # paths: drawn PNGs and photos
+        str(EXAMPLES[0]),  # a path as a string, as Gradio hands it over
+        photo_bytes(4, shadow=True, seed=3),  # bytes
+        {"background": None, "layers": [layer], "composite": None},  # a Sketchpad value, layer as a path
+        {"background": None, "layers": [layer.read_bytes()], "composite": None},  # the layer streamed as bytes
+    ]
+    for source in sources:
+        ours, theirs = pool.predict(source, k=3), predictor.predict(source, k=3)
+        assert ours.top == theirs.top, source
+        assert torch.equal(ours.model_input.pixels, theirs.model_input.pixels), source
+        assert ours.model_input.preview.tobytes() == theirs.model_input.preview.tobytes()
+
+
+def test_bad_input_gets_the_same_message_through_the_pool(pool, model, tmp_path):
+    predictor = Predictor(model)
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    cases = [None, text, b"", tmp_path / "missing.png", {"background": None, "layers": [], "composite": None}]
+    for source in cases:
+        with pytest.raises((ImageError, NoDigitError)) as ours:
+            pool.predict(source)
+        with pytest.raises((ImageError, NoDigitError)) as theirs:
+            predictor.predict(source)
+        assert (type(ours.value), str(ours.value)) == (type(theirs.value), str(theirs.value))
+    with pytest.raises(TypeError, match="file paths, bytes or Sketchpad values"):
+        pool.predict(Image.new("L", (28, 28)))
+
+
+def test_a_worker_killed_while_idle_is_replaced_unnoticed(pool):
+    before = pool.pids
+    assert len(before) == 2 and set(before) <= set(prediction_workers(os.getpid()))  # real processes
+    for pid in before:
+        os.kill(pid, signal.SIGKILL)
+        wait_gone(pid)
+    for example in EXAMPLES[:4]:
+        assert pool.predict(example).label == example.stem[-1]
+    after = pool.pids
+    assert len(after) == 2 and not set(after) & set(before)
+    assert set(after) <= set(prediction_workers(os.getpid()))
+
+
+def test_a_worker_that_hangs_or_dies_mid_request_costs_one_answer(pool):
+    photo = ROOT / "examples" / "photo-2.jpg"
+    pool.timeout = 0.001  # no prediction is that fast: the worker counts as hung and is replaced
+    try:
+        with pytest.raises(WorkerError, match=r"took over 0\.001 s"):
+            pool.predict(photo)
+    finally:
+        pool.timeout = 10
+    assert pool.predict(photo).label == "2"  # the replacement answers
+
+    # A worker that dies while reading the image: stop it (SIGSTOP) so the request is surely in
+    # flight, then kill it; the caller gets a WorkerError at once, the next call an answer.
+    victim = pool.pids
+    for pid in victim:
+        os.kill(pid, signal.SIGSTOP)
+    killer_delay = 0.5
+    start = time.monotonic()
+
+    def kill_later():
+        time.sleep(killer_delay)
+        for pid in victim:
+            os.kill(pid, signal.SIGKILL)
+
+    threading.Thread(target=kill_later, daemon=True).start()
+    with pytest.raises(WorkerError, match="stopped"):
+        pool.predict(photo)
+    assert killer_delay <= time.monotonic() - start < 5
+    assert pool.predict(photo).label == "2"
+    assert pool.predict(ROOT / "examples" / "drawn-3.png").label == "3"
+
+
+def test_workers_get_the_parents_weights_not_a_file(model, tmp_path):
+    """A model that exists nowhere on disk (fresh random weights) is what the workers serve."""
+    from lenet import LeNet5
+
+    torch.manual_seed(0)
+    untrained = LeNet5(**model.config)
+    pool = PredictorPool(untrained, workers=1)
+    try:
+        example = ROOT / "examples" / "photo-0.jpg"
+        assert pool.predict(example).top == Predictor(untrained).predict(example).top
+    finally:
+        pool.close()
