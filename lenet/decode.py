@@ -84,7 +84,7 @@ def _open(source: Any) -> Image.Image:
                 raise ImageError(f"{name}: {image.width}x{image.height} pixels is too large (limit {MAX_PIXELS:,})")
             # JPEG can decode at 1/2, 1/4 or 1/8 scale: a 50-megapixel photo costs a fraction. Ask for
             # the size the image will be reduced to below; draft keeps both sides at least that big.
-            shrink = min(1.0, WORK_SIDE / max(image.size))
+            shrink = min(1.0, WORK_SIDE / max(1, *image.size))
             box = (math.ceil(image.width * shrink), math.ceil(image.height * shrink))
             image.draft(image.mode if image.mode in ("L", "RGB") else None, box)
             image.load()
