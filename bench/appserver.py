@@ -30,15 +30,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def parent_pids() -> dict[int, int]:
+    """Every process on the machine: pid -> its parent's pid (Linux /proc)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:  # it exited while we looked
+            continue
+    return parents
+
+
 def process_tree(pid: int) -> list[int]:
     """`pid` and every process below it (the app and its prediction workers), from Linux /proc."""
     children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # it exited while we looked
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    for child, parent in parent_pids().items():
+        children.setdefault(parent, []).append(child)
     tree = [pid]
     for parent in tree:
         tree.extend(children.get(parent, []))

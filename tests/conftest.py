@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.appserver import AppServer
+from bench.appserver import AppServer, parent_pids
 from lenet.data import DATA_DIR_ENV, load_mnist, resolve_data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,31 +62,18 @@ def app_url(tmp_path_factory) -> Iterator[str]:
         yield url
 
 
-def _processes() -> dict[int, tuple[int, list[bytes]]]:
-    """Every process on the machine: pid -> (parent pid, command line), from Linux /proc."""
-    found = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            found[int(stat.parent.name)] = (parent, stat.with_name("cmdline").read_bytes().split(b"\0"))
-        except (OSError, ValueError):  # it exited while we looked
-            continue
-    return found
-
-
-def prediction_workers(parent: int) -> list[int]:
-    """The pids of the `python -m lenet.pool` workers that process `parent` started."""
-    return [pid for pid, (ppid, command) in _processes().items() if ppid == parent and b"lenet.pool" in command]
-
-
-def children_running(script: str, parent: int | None = None) -> list[int]:
-    """The pids of the children of `parent` (default: this process) running `script`, e.g. app.py."""
+def children_running(name: str, parent: int | None = None) -> list[int]:
+    """The pids of the children of `parent` (default: this process) with a command-line argument
+    ending in `name`: "app.py" for the app, "lenet.pool" for its prediction workers."""
     parent = os.getpid() if parent is None else parent
-    return [
-        pid
-        for pid, (ppid, command) in _processes().items()
-        if ppid == parent and any(part.endswith(script.encode()) for part in command)
-    ]
+    found = []
+    for pid, ppid in parent_pids().items():
+        if ppid != parent:
+            continue
+        with contextlib.suppress(OSError):  # it exited while we looked
+            if any(part.endswith(name.encode()) for part in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")):
+                found.append(pid)
+    return found
 
 
 def wait_gone(pid: int, timeout: float = 10) -> None:

@@ -14,7 +14,7 @@ from PIL import Image
 from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError, Predictor, load_model
 from lenet.pool import PredictorPool, WorkerError
 
-from .conftest import ROOT, prediction_workers, wait_gone
+from .conftest import ROOT, children_running, wait_gone
 from .render import draw, photo_bytes
 
 EXAMPLES = sorted(p for p in (ROOT / "examples").iterdir() if p.suffix in (".png", ".jpg"))
@@ -67,7 +67,7 @@ def test_bad_input_gets_the_same_message_through_the_pool(pool, model, tmp_path)
 
 def test_a_worker_killed_while_idle_is_replaced_unnoticed(pool):
     before = pool.pids
-    assert len(before) == 2 and set(before) <= set(prediction_workers(os.getpid()))  # real processes
+    assert len(before) == 2 and set(before) <= set(children_running("lenet.pool"))  # real processes
     for pid in before:
         os.kill(pid, signal.SIGKILL)
         wait_gone(pid)
@@ -75,7 +75,7 @@ def test_a_worker_killed_while_idle_is_replaced_unnoticed(pool):
         assert pool.predict(example).label == example.stem[-1]
     after = pool.pids
     assert len(after) == 2 and not set(after) & set(before)
-    assert set(after) <= set(prediction_workers(os.getpid()))
+    assert set(after) <= set(children_running("lenet.pool"))
 
 
 def test_a_worker_that_hangs_or_dies_mid_request_costs_one_answer(pool):
