@@ -7,12 +7,15 @@ import os
 from pathlib import Path
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 from PIL import Image
+from starlette.middleware import Middleware
 
 from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError, Predictor
+from lenet.guard import FORM_OVERHEAD_BYTES, RequestGuard, sweeping_lifespan
 from lenet.hub import load_serving_model, serving_pin
 from lenet.pool import PredictorPool, WorkerError
-from lenet.ui import PhotoInput, PreviewImage, SketchInput
+from lenet.ui import EXAMPLES, PhotoInput, PreviewImage, SketchInput, received_folders
 
 # Gradio recomputes a pandas summary of its last 10,000 events after every event (for its monitoring
 # page), which costs 3 ms of the server's one Python thread at 100 events and 18 ms at 10,000: once
@@ -20,9 +23,8 @@ from lenet.ui import PhotoInput, PreviewImage, SketchInput
 os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 log = logging.getLogger("lenet.app")
-EXAMPLES = Path(__file__).resolve().parent / "examples"
 PREVIEW_SIDE = 196  # the 28x28 input, 7x, nearest-neighbour so every pixel stays crisp
-MAX_FILE_SIZE = "10mb"  # uploads above this are refused by the server before they reach the model
+MAX_FILE_BYTES = 10 * 1024 * 1024  # uploads above this are refused by the server before they reach the model
 # Predictions run at once, one per worker process; the rest wait in the queue. 2 = the cores of a free
 # Space (see bench/load.py).
 CONCURRENCY = int(os.environ.get("LENET_CONCURRENCY", "2"))
@@ -30,9 +32,22 @@ QUEUE_SIZE = 64
 # Gradio keeps each visitor's page state (15-30 KB) for this many visitors, 10,000 by default; the
 # app keeps no state of its own, so a few hundred bound the memory (every API call is a new visitor).
 SESSIONS = 500
-LAUNCH = {"max_file_size": MAX_FILE_SIZE, "state_session_capacity": SESSIONS}  # for every launch()
 # Uploads and previews older than this are deleted (checked as often), so a busy Space's disk stays bounded.
 CACHE_SECONDS = int(os.environ.get("LENET_CACHE_SECONDS", "3600"))
+
+
+def launch_options() -> dict:
+    """demo.launch()'s settings, fresh each call (Gradio edits app_kwargs in place): the limits above,
+    and lenet.guard around Gradio's server: request bodies bounded before they are read, no request
+    naming a server file it did not upload, the folders of expired uploads removed."""
+    guard = Middleware(RequestGuard, folders=received_folders, form_bytes=MAX_FILE_BYTES + FORM_OVERHEAD_BYTES)
+    return {
+        "max_file_size": MAX_FILE_BYTES,
+        "state_session_capacity": SESSIONS,
+        "app_kwargs": {"middleware": [guard], "lifespan": sweeping_lifespan(get_upload_folder, every=CACHE_SECONDS)},
+    }
+
+
 DRAW_HINT = "Draw a digit (0-9) in the box, as large as you like, or pick a photo."
 INTRO = (
     "# ✍️ LeNet-5 digit recognizer\n"
@@ -144,4 +159,4 @@ demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
 if __name__ == "__main__":
     # Spaces sets SYSTEM=spaces and expects 0.0.0.0; locally the app stays on localhost.
     host = "0.0.0.0" if os.environ.get("SYSTEM") == "spaces" else "127.0.0.1"
-    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", host), **LAUNCH)
+    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", host), **launch_options())

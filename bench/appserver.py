@@ -137,7 +137,7 @@ def serve(port: int) -> None:
     fixed_answer = app.predict_image(str(example))  # computed once; /noop hands it back as is
     with app.demo:
         app.photo.change(lambda image: fixed_answer, app.photo, app.outputs, api_name="noop")
-    app.demo.launch(server_name="127.0.0.1", server_port=port, quiet=True, **app.LAUNCH)
+    app.demo.launch(server_name="127.0.0.1", server_port=port, quiet=True, **app.launch_options())
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 WORK_SIDE = 512  # larger inputs are reduced to this before analysis: plenty for a digit
+NAME_CHARS = 60  # messages name a file by its own name, cut to this: never its folder (a server path)
 MAX_PIXELS = 80_000_000  # refuse larger images before decoding them (decompression bombs)
 
 
@@ -72,8 +73,17 @@ def _layer_alpha(layer: Any) -> np.ndarray | None:
     return np.asarray(image.convert("RGBA").getchannel("A"))
 
 
+def display_name(source: Any) -> str:
+    """How messages name a source: a file's own name, without its folder (on a server that is a
+    private path) and cut to NAME_CHARS; "image" for bytes and file objects."""
+    if not isinstance(source, str | Path):
+        return "image"
+    name = Path(source).name or "image"
+    return name if len(name) <= NAME_CHARS else f"{name[: NAME_CHARS - 12]}...{name[-9:]}"
+
+
 def _open(source: Any) -> Image.Image:
-    name = str(source) if isinstance(source, str | Path) else "image"
+    name = display_name(source)
     if isinstance(source, bytes | bytearray):
         source = io.BytesIO(source)
     try:
@@ -98,8 +108,12 @@ def _open(source: Any) -> Image.Image:
         raise ImageError(f"{name}: {_not_an_image(source)}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(f"{name}: too many pixels (decompression bomb refused)") from None
+    except PermissionError:
+        raise ImageError(f"{name}: cannot be read (permission denied)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as err:
-        raise ImageError(f"{name}: damaged or truncated image ({err})") from None
+        # An OSError about a file names its path: say only what went wrong.
+        reason = err.strerror if isinstance(err, OSError) and err.filename else str(err)
+        raise ImageError(f"{name}: damaged or truncated image ({str(reason)[:200]})") from None
     return image
 
 

@@ -1,0 +1,190 @@
+"""The public app's request boundary: what one anonymous request may send, name and leave behind.
+
+A public Space is called by anyone, so this is the one place that bounds a request before Gradio
+parses it (an ASGI middleware, `RequestGuard`), decides which server files a request may name
+(`is_received_file`), and keeps the upload folder from filling with empty folders
+(`sweep_empty_folders`). Each refusal is one log line and one short message that never echoes what
+was sent: a request must not be able to make the server write more than it sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("lenet.guard")
+
+# A prediction call is a few hundred bytes of JSON (the file is uploaded separately), so 64 KiB is
+# generous; a multipart upload is one image of at most max_file_size plus its form fields.
+JSON_BYTES = 64 * 1024
+FORM_OVERHEAD_BYTES = 64 * 1024
+HASH_NAME = re.compile(r"[0-9a-f]{32,64}")  # sha256 / blake2 hex digests, as Gradio names cache folders
+MAX_PATH_CHARS = 1024  # an upload's path in Gradio's cache is about 100 characters
+NOT_RECEIVED = (
+    "refused: a request may only name files it uploaded to this app first (POST /gradio_api/upload returns "
+    "their paths; gradio_client's handle_file does this); the server opens no other file and fetches no URL"
+)
+
+
+def is_received_file(path: Any, folders: Iterable[str | os.PathLike]) -> bool:
+    """Whether `path` names a file inside one of `folders` (Gradio's upload cache, the bundled
+    examples), after resolving `..` and symbolic links. Says nothing about whether it exists:
+    a refusal must not tell an attacker which server paths do."""
+    if not isinstance(path, str) or not path or len(path) > MAX_PATH_CHARS or "\0" in path or "://" in path:
+        return False
+    resolved = Path(os.path.realpath(path))
+    return any(resolved.is_relative_to(os.path.realpath(folder)) for folder in folders)
+
+
+def named_paths(value: Any) -> Iterator[Any]:
+    """Every "path" named by a file object (any dict with a "path" key) inside a decoded JSON value;
+    iterative, so a deeply nested body cannot exhaust the stack."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "path" in item:
+                yield item["path"]
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+class RequestGuard:
+    """ASGI middleware, outermost around the Gradio app: bounds each request's body before anything
+    reads it, and refuses JSON that names a server file the request did not upload.
+
+    - multipart bodies (uploads, the Sketchpad's blobs) must declare a Content-Length of at most
+      `form_bytes`; the HTTP server then enforces that length, so nothing past it is read;
+    - any other body is read here, up to `json_bytes`, and handed on unchanged if it passes;
+    - in a body that parses as JSON, every file object's "path" must be inside `folders()`
+      (`is_received_file`).
+      Gradio checks this only for file objects that carry its "meta" marker; `gr.Image` accepts a
+      bare {"path": ...} and would open any file on the server.
+    """
+
+    def __init__(
+        self,
+        app: Callable,
+        folders: Callable[[], Iterable[str | os.PathLike]],
+        json_bytes: int = JSON_BYTES,
+        form_bytes: int = 10 * 1024 * 1024 + FORM_OVERHEAD_BYTES,
+    ):
+        self.app, self.folders = app, folders
+        self.json_bytes, self.form_bytes = json_bytes, form_bytes
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
+        try:
+            declared = int(headers[b"content-length"]) if b"content-length" in headers else None
+        except ValueError:
+            await self.refuse(scope, send, 400, "refused: a malformed Content-Length header")
+            return
+        if content_type.startswith("multipart/"):
+            if declared is None:
+                await self.refuse(scope, send, 411, "refused: an upload must declare its Content-Length")
+            elif declared > self.form_bytes:
+                await self.refuse(scope, send, 413, f"refused: an upload may be at most {self.form_bytes:,} bytes")
+            else:
+                await self.app(scope, receive, send)
+            return
+        if declared is not None and declared > self.json_bytes:
+            await self.refuse(scope, send, 413, f"refused: a request body may be at most {self.json_bytes:,} bytes")
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.json_bytes:
+                await self.refuse(scope, send, 413, f"refused: a request body may be at most {self.json_bytes:,} bytes")
+                return
+        # Gradio's routes parse a body as JSON whatever its Content-Type says, so every body is checked.
+        try:
+            value = json.loads(body) if body else None
+        except RecursionError:  # nested deeper than Python's parser goes: Gradio's would fail with a traceback
+            await self.refuse(scope, send, 400, "refused: the body is nested too deeply")
+            return
+        except ValueError:  # not JSON: Gradio refuses it itself
+            value = None
+        folders = list(self.folders())
+        if not all(is_received_file(path, folders) for path in named_paths(value)):
+            await self.refuse(scope, send, 403, NOT_RECEIVED)
+            return
+
+        async def replay() -> dict:
+            nonlocal body
+            if body is None:
+                return await receive()  # after the body: wait for the client to disconnect
+            message, body = {"type": "http.request", "body": body, "more_body": False}, None
+            return message
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def refuse(scope: dict, send: Callable, status: int, message: str) -> None:
+        """One log line, and `{"detail": message}` with `status`; the request's body is not read."""
+        client = (scope.get("client") or ("?", 0))[0]
+        log.warning("refused %s %s from %s: %s", scope["method"], scope["path"][:120], client, message[:120])
+        payload = json.dumps({"detail": message}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+
+def sweep_empty_folders(root: str | os.PathLike, age: float) -> int:
+    """Remove the empty folders right under `root` named by a hash, as Gradio names the folder of each
+    cached file, and last changed over `age` seconds ago; the number removed. Gradio deletes expired
+    uploads and previews but leaves each one's folder; folders of its own (other names) stay.
+
+    The age keeps this off a folder Gradio has just made and is about to fill. (Gradio names an
+    upload's folder after its content's hash and makes it again if it is gone, so the one race left,
+    the same image uploaded again in the instant its old, long-empty folder is removed, costs that
+    one upload.)"""
+    removed, now = 0, time.time()
+    with os.scandir(root) as entries:
+        hashed = [entry.path for entry in entries if HASH_NAME.fullmatch(entry.name) and entry.is_dir()]
+    for folder in hashed:
+        with contextlib.suppress(OSError):  # not empty (rmdir refuses), or refilled or removed meanwhile
+            if now - os.stat(folder).st_mtime > age:
+                os.rmdir(folder)
+                removed += 1
+    return removed
+
+
+def sweeping_lifespan(root: Callable[[], str | os.PathLike], every: float) -> Callable:
+    """A FastAPI lifespan that runs `sweep_empty_folders(root(), every)` every `every` seconds."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app) -> Any:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(every)
+                try:
+                    await asyncio.to_thread(sweep_empty_folders, root(), every)
+                except OSError as err:
+                    log.warning("sweeping the upload folder failed: %s", err)
+
+        task = asyncio.create_task(loop())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return lifespan

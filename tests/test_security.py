@@ -1,0 +1,326 @@
+"""The public endpoints, attacked as an anonymous caller would: raw HTTP on 127.0.0.1, no browser.
+
+Each attack is refused or bounded, costs at most one log line, and the app still answers a good
+request afterwards. The app runs in its own process here, so its memory and log can be measured.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gradio as gr
+import httpx
+import pytest
+from gradio.data_classes import ImageData
+from PIL import Image
+
+from bench.appserver import memory_mib
+from lenet import ImageError, Predictor
+from lenet.guard import JSON_BYTES, NOT_RECEIVED, is_received_file, sweep_empty_folders
+from lenet.ui import BlobStore, PhotoInput
+
+from .conftest import ROOT, children_running, running_app
+from .render import draw, photo_bytes
+
+API = "gradio_api/"
+FILE_MARK = {"_type": "gradio.FileData"}
+MAX_GROWTH_MIB = 20  # memory an attack may leave behind in the app's process tree
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """(url, log file, pid, upload folder) of an app of our own."""
+    folder = tmp_path_factory.mktemp("security")
+    uploads = folder / "gradio"
+    others = set(children_running("app.py"))  # the session's shared app may be running too
+    with running_app(folder, GRADIO_TEMP_DIR=str(uploads)) as (url, log_path):
+        (pid,) = set(children_running("app.py")) - others
+        yield url, log_path, pid, uploads
+
+
+@pytest.fixture(scope="module")
+def http(app):
+    with httpx.Client(base_url=app[0], timeout=60) as client:
+        yield client
+
+
+def call(http: httpx.Client, endpoint: str, *data) -> tuple[str, object]:
+    """POST /call/<endpoint> and read its event stream: ("complete", outputs), ("error", message),
+    or ("http <status>", body) when the request itself is refused."""
+    response = http.post(f"{API}call/{endpoint}", json={"data": list(data)})
+    if response.status_code != 200:
+        return f"http {response.status_code}", response.json()
+    event_id = response.json()["event_id"]
+    kind = None
+    with http.stream("GET", f"{API}call/{endpoint}/{event_id}") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                kind = line.removeprefix("event: ")
+            elif line.startswith("data: ") and kind in ("complete", "error"):
+                payload = json.loads(line.removeprefix("data: "))
+                return kind, payload if kind == "complete" else payload["error"]
+    raise AssertionError("the event stream ended without a result")
+
+
+def upload(http: httpx.Client, name: str, data: bytes) -> dict:
+    response = http.post(f"{API}upload", files=[("files", (name, data))])
+    response.raise_for_status()
+    return {"path": response.json()[0], "orig_name": name, "meta": FILE_MARK}
+
+
+def answers_a_good_request(http: httpx.Client) -> None:
+    kind, (top3, _, message) = call(http, "predict_image", upload(http, "seven.jpg", photo_bytes(7, seed=1)))
+    assert kind == "complete" and top3["label"] == "7", message
+
+
+def log_lines(log_path: Path) -> list[str]:
+    return log_path.read_text(errors="replace").splitlines()
+
+
+def sketchpad_id(http: httpx.Client) -> int:
+    config = http.get("config").json()
+    return next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "sketchpad")
+
+
+def send_blob(http: httpx.Client, component: int, blob_id: str, index: object, data: bytes) -> httpx.Response:
+    """One Sketchpad layer, uploaded ahead of its event as the browser does."""
+    fields = {"component_id": str(component), "session_hash": blob_id, "fn_name": "accept_blobs"}
+    fields |= {"type": "layer", "index": str(index), "id": blob_id}
+    return http.post(f"{API}component_server", data=fields, files={"blob": ("blob", data, "image/png")})
+
+
+def layer_png(label: int) -> bytes:
+    """A Sketchpad stroke layer: the digit in the brush's blue on a transparent 400x400 canvas."""
+    buffer = io.BytesIO()
+    draw(Image.new("RGBA", (400, 400), (0, 0, 0, 0)), label, (80, 60, 260), 14, (37, 99, 235, 255)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+# ---- 1. no server file is reachable --------------------------------------------------------------
+
+
+def test_no_request_opens_a_file_it_did_not_upload(app, http):
+    """Every path outside the upload folder, with or without Gradio's file mark, on both endpoints
+    and through the browser's queue route: one refusal, word for word the same whether the path
+    exists, is a folder or is missing, never echoing it."""
+    _, log_path, _, uploads = app
+    uploaded = upload(http, "one.jpg", photo_bytes(1, seed=5))["path"]
+    paths = [
+        "/etc/passwd",
+        "/etc/shadow",
+        "/etc",
+        "/no/such/file.png",
+        str(ROOT / "checkpoints" / "lenet5" / "model.safetensors"),
+        str(ROOT / "app.py"),
+        f"{uploads}/../../../../etc/passwd",  # climbs out of the upload folder
+        f"{Path(uploaded).parent}/../../../etc/hostname",
+        "file:///etc/passwd",
+        "https://example.com/digit.png",  # the server fetches no URL either
+        "x" * 5000,
+    ]
+    before = len(log_lines(log_path))
+    answers = set()
+    for path in paths:
+        for file in ({"path": path}, {"path": path, "meta": FILE_MARK}):
+            sketch = {"background": None, "layers": [file], "composite": None}
+            for endpoint, value in (("predict_image", file), ("predict_sketch", sketch)):
+                kind, answer = call(http, endpoint, value)
+                assert path not in json.dumps(answer), (path, answer)
+                answers.add((kind, json.dumps(answer)))
+            # The browser's route, as the page sends a photo.
+            response = http.post(f"{API}queue/join", json={"data": [file], "fn_index": 2, "session_hash": "s"})
+            answers.add((f"http {response.status_code}", json.dumps(response.json())))
+    assert answers == {("http 403", json.dumps({"detail": NOT_RECEIVED}))}
+    added = log_lines(log_path)[before:]
+    assert len(added) == 6 * len(paths) and all("refused" in line for line in added), added
+    answers_a_good_request(http)
+
+
+def test_a_component_refuses_a_server_path_even_without_the_guard():
+    """The components check the path too, should the app ever be served without lenet.guard."""
+    with pytest.raises(gr.Error, match="may only name files it uploaded"):
+        PhotoInput().preprocess(ImageData(path="/etc/passwd"))
+    example = ROOT / "examples" / "photo-7.jpg"
+    assert PhotoInput().preprocess(ImageData(path=str(example))) == str(example)
+
+
+def test_received_files_are_inside_the_allowed_folders(tmp_path):
+    inside = tmp_path / "uploads"
+    (inside / "abc").mkdir(parents=True)
+    (tmp_path / "secret.png").write_bytes(b"x")
+    (inside / "abc" / "link.png").symlink_to(tmp_path / "secret.png")
+    assert is_received_file(str(inside / "abc" / "digit.png"), [inside])
+    assert not is_received_file(str(inside / "abc" / "link.png"), [inside])  # a link leading out
+    assert not is_received_file(str(inside / ".." / "secret.png"), [inside])
+    assert not is_received_file(str(tmp_path / "uploads-other" / "x.png"), [inside])  # a prefix, not inside
+    assert not is_received_file(None, [inside]) and not is_received_file(123, [inside])
+
+
+# ---- 2. Sketchpad uploads are bounded ------------------------------------------------------------
+
+
+def test_sketch_uploads_are_bounded(app, http):
+    """A huge layer index, oversized blobs and a flood of blobs whose event never comes leave the
+    app's memory where it was; a drawing sent the browser's way still gets its answer."""
+    _, log_path, pid, _ = app
+    component = sketchpad_id(http)
+    seven = layer_png(7)
+    # Warm up: the first upload and prediction of each kind allocate what later ones reuse.
+    for i in range(3):
+        assert send_blob(http, component, f"warm{i}", 0, seven).status_code == 200
+        assert call(http, "predict_sketch", {"id": f"warm{i}", "layers": []})[1][0]["label"] == "7"
+    time.sleep(1)
+    before_mib, before_lines = memory_mib(pid), len(log_lines(log_path))
+
+    refused = []
+    for index in (20_000_000, -1, 4, "null; DROP", "1e9"):
+        refused.append(send_blob(http, component, "attack", index, b"\0" * 100))
+    for i in range(40):
+        refused.append(send_blob(http, component, f"big{i}", 0, os.urandom(5 * 1024 * 1024)))
+    assert [r.status_code for r in refused] == [400] * 5 + [413] * 40, [r.text for r in refused[:6]]
+    assert all(r.json()["detail"].startswith("refused: ") for r in refused)
+    # Blobs of an honest size whose event never comes: the store keeps 8 MB of them at most.
+    for i in range(40):
+        assert send_blob(http, component, f"orphan{i}", 0, os.urandom(900 * 1024)).status_code == 200
+    time.sleep(1)
+    growth = memory_mib(pid) - before_mib
+    assert growth < MAX_GROWTH_MIB, f"the app's memory grew {growth:.1f} MiB"
+    added = log_lines(log_path)[before_lines:]
+    assert len(added) == len(refused) and not any("Traceback" in line for line in added)
+
+    assert send_blob(http, component, "honest", 0, seven).status_code == 200
+    kind, (top3, _, _) = call(http, "predict_sketch", {"id": "honest", "layers": []})
+    assert kind == "complete" and top3["label"] == "7"
+
+
+def test_the_blob_store_drops_the_oldest_and_the_expired(monkeypatch):
+    import lenet.ui
+
+    monkeypatch.setattr(lenet.ui, "BLOB_BYTES", 1000)
+    store = BlobStore()
+    for i in range(5):
+        store.add(f"u{i}", 0, bytes([i]) * 300)
+    assert store.bytes == 900 and store.take("u0") == [] and store.take("u1") == []  # the oldest went
+    assert store.take("u4") == [bytes([4]) * 300] and store.take("u4") == []  # taken once
+    store.add("two", 1, b"b" * 10)
+    store.add("two", 0, b"a" * 10)
+    assert store.take("two") == [b"a" * 10, b"b" * 10]  # in layer order
+    monkeypatch.setattr(lenet.ui, "BLOB_SECONDS", 0.2)
+    store.add("left", 0, b"x" * 100)
+    time.sleep(0.3)
+    store.add("new", 0, b"y")
+    assert store.take("left") == [] and store.bytes == 1  # u2 and u3 expired with it
+    assert store.take("new") == [b"y"] and store.bytes == 0
+
+
+# ---- 3. small requests cost small logs; bodies are bounded ---------------------------------------
+
+
+def raw_request(url: str, head: str, body: bytes = b"") -> str:
+    """Send a request over a plain socket and return the response's status line: a refusal must
+    come from the headers, before the server reads a body the client never finishes sending."""
+    host, port = re.match(r"http://([^:/]+):(\d+)", url).groups()
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(head.encode() + b"\r\n\r\n" + body)
+        return sock.recv(4096).decode(errors="replace").split("\r\n", 1)[0]
+
+
+def test_request_bodies_and_layers_are_bounded(app, http):
+    url, log_path, pid, _ = app
+    answers_a_good_request(http)
+    before_mib, before_lines = memory_mib(pid), len(log_lines(log_path))
+    head = "POST /gradio_api/call/predict_sketch HTTP/1.1\r\nHost: x\r\nContent-Type: {}\r\nContent-Length: {}"
+    statuses = [
+        raw_request(url, head.format("application/json", 60_000_000), b'{"data": ['),  # 60 MB, announced
+        raw_request(url, head.format("multipart/form-data; boundary=b", 60_000_000), b"--b\r\n"),
+    ]
+    assert [s.split()[1] for s in statuses] == ["413", "413"], statuses
+    refusals = {
+        "a 60 MB JSON body": b'{"data": ["' + b"x" * 60_000_000 + b'"]}',
+        "100,000 null layers": json.dumps({"data": [{"layers": [None] * 100_000}]}).encode(),
+        "a 1,000,000-character path": json.dumps({"data": [{"path": "/tmp/" + "a" * 1_000_000}]}).encode(),
+        "a body sent in chunks, no length": iter([b"[" * 10_000] * 10),
+        "brackets nested 60,000 deep": b"[" * 60_000,
+    }
+    for what, body in refusals.items():
+        response = http.post(f"{API}call/predict_sketch", content=body, headers={"content-type": "application/json"})
+        assert response.status_code in (400, 413) and len(response.content) < 200, (what, response.text[:200])
+    uploaded = upload(http, "layer.png", layer_png(4))
+    for layers in ([None] * 5, ["not a file"], [{"path": uploaded["path"]}]):  # under the body limit
+        kind, message = call(http, "predict_sketch", {"background": None, "layers": layers, "composite": None})
+        assert kind == "error" and message.startswith("refused: "), (layers, message)
+    assert len(json.dumps({"data": [{"layers": [None] * 5}]})) < JSON_BYTES
+    added = log_lines(log_path)[before_lines:]
+    assert len(added) == len(statuses) + len(refusals) + 3 and all("refused" in line for line in added), added
+    assert memory_mib(pid) - before_mib < MAX_GROWTH_MIB
+    answers_a_good_request(http)
+
+
+# ---- 4. expired uploads leave no folders -----------------------------------------------------------
+
+
+def test_sweep_removes_only_old_empty_hash_folders(tmp_path):
+    old_empty, new_empty, full = "a" * 64, "b" * 64, "c" * 64
+    for name in (old_empty, new_empty, full, "vibe_edit_history"):
+        (tmp_path / name).mkdir()
+    (tmp_path / full / "digit.png").write_bytes(b"x")
+    past = time.time() - 60
+    for name in (old_empty, full, "vibe_edit_history"):
+        os.utime(tmp_path / name, (past, past))
+    assert sweep_empty_folders(tmp_path, age=30) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([new_empty, full, "vibe_edit_history"])
+
+
+# ---- 5. messages name files, not server paths ------------------------------------------------------
+
+
+def test_messages_never_show_a_server_path(app, http, tmp_path):
+    _, _, _, uploads = app
+    long_name = "n" * 200 + ".png"
+    for name in ("notes.png", long_name):
+        kind, (top3, preview, message) = call(http, "predict_image", upload(http, name, b"not an image at all"))
+        assert kind == "complete" and preview is None and not top3.get("confidences")
+        assert str(uploads) not in message and "/tmp" not in message and "gradio" not in message, message
+        assert len(message) < 200 and "not an image" in message
+    assert "notes.png" in call(http, "predict_image", upload(http, "notes.png", b"text"))[1][2]
+    private = tmp_path / "private-folder" / "notes.png"
+    private.parent.mkdir()
+    private.write_bytes(b"text")
+    predictor = Predictor.from_checkpoint()
+    for source in (private, str(private), private.parent):
+        with pytest.raises(ImageError) as refusal:
+            predictor.predict(source)
+        assert "private-folder/" not in str(refusal.value) and str(tmp_path) not in str(refusal.value)
+
+
+# ---- 6. the documented client code handles a refusal -----------------------------------------------
+
+
+def readme_client_snippet() -> str:
+    readme = (ROOT / "README.md").read_text()
+    match = re.search(r"<!-- client-snippet -->\s*```python\n(.*?)```", readme, re.S)
+    assert match, "README.md has no <!-- client-snippet --> python block"
+    return match.group(1)
+
+
+def test_the_readme_client_code_prints_a_refusal_and_an_answer(app, tmp_path):
+    url = app[0]
+    snippet = readme_client_snippet()
+    assert 'Client("http://127.0.0.1:7860/")' in snippet and '"my-digit.png"' in snippet
+    outputs = {}
+    for name, data in (("notes.png", b"a text file"), ("four.jpg", photo_bytes(4, seed=4))):
+        (tmp_path / name).write_bytes(data)
+        code = snippet.replace("http://127.0.0.1:7860/", url).replace("my-digit.png", name)
+        run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr[-2000:]
+        outputs[name] = run.stdout
+    assert "Could not read that file: notes.png: not an image" in outputs["notes.png"]
+    assert outputs["four.jpg"].splitlines()[-1].startswith("4 [('4', ")
