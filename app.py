@@ -11,11 +11,11 @@ from gradio.utils import get_upload_folder
 from PIL import Image
 from starlette.middleware import Middleware
 
-from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError, Predictor
-from lenet.guard import FORM_OVERHEAD_BYTES, RequestGuard, sweeping_lifespan
+from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError
 from lenet.hub import load_serving_model, serving_pin
-from lenet.pool import PredictorPool, WorkerError
-from lenet.ui import EXAMPLES, PhotoInput, PreviewImage, SketchInput, received_folders
+from lenet.serving.guard import FORM_OVERHEAD_BYTES, RequestGuard, sweeping_lifespan
+from lenet.serving.pool import WorkerError, make_predictor
+from lenet.serving.ui import EXAMPLES, PhotoInput, PreviewImage, SketchInput, received_folders
 
 # Gradio recomputes a pandas summary of its last 10,000 events after every event (for its monitoring
 # page), which costs 3 ms of the server's one Python thread at 100 events and 18 ms at 10,000: once
@@ -38,7 +38,7 @@ CACHE_SECONDS = int(os.environ.get("LENET_CACHE_SECONDS", "3600"))
 
 def launch_options() -> dict:
     """demo.launch()'s settings, fresh each call (Gradio edits app_kwargs in place): the limits above,
-    and lenet.guard around Gradio's server: request bodies bounded before they are read, no request
+    and lenet.serving.guard around Gradio's server: request bodies bounded before they are read, no request
     naming a server file it did not upload, the folders of expired uploads removed."""
     guard = Middleware(RequestGuard, folders=received_folders, form_bytes=MAX_FILE_BYTES + FORM_OVERHEAD_BYTES)
     return {
@@ -71,14 +71,10 @@ SELECT_BRUSH = """() => {
 # the Hub; without either, or when they cannot be loaded, the bundled ones.
 model, serving = load_serving_model(*serving_pin(), bundled=DEFAULT_CHECKPOINT)
 log.info(serving)
-# Predictions run in CONCURRENCY worker processes (lenet/pool.py): Gradio's request handling and the
-# image pipeline then use different cores instead of taking turns under one GIL, and a crash or hang
-# on one image costs that answer, not the app. Where processes cannot start, predict in this one.
-try:
-    predictor = PredictorPool(model, workers=CONCURRENCY)
-except WorkerError as err:
-    log.warning("%s; predicting in the app's own process instead", err)
-    predictor = Predictor(model)
+# Predictions run in CONCURRENCY worker processes (lenet/serving/pool.py): Gradio's request handling
+# and the image pipeline then use different cores instead of taking turns under one GIL, and a crash
+# or hang on one image costs that answer, not the app. Where processes cannot start, in this one.
+predictor = make_predictor(model, workers=CONCURRENCY)
 
 
 def _predict(source) -> tuple[dict[str, float] | None, Image.Image | None, str]:
@@ -89,6 +85,8 @@ def _predict(source) -> tuple[dict[str, float] | None, Image.Image | None, str]:
         return None, None, DRAW_HINT
     except ImageError as err:
         return None, None, f"⚠️ Could not read that file: {err}"
+    except WorkerError as err:
+        return None, None, f"⚠️ Sorry, no answer this time: {err}"
     preview = prediction.model_input.preview.resize((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.NEAREST)
     label, probability = prediction.top[0]
     return prediction.as_dict(), preview, f"Looks like a **{label}** ({probability:.0%} sure)."

@@ -9,7 +9,7 @@ uploaded, then /predict_sketch) or a photo (uploaded, then /predict_image), and 
 Between requests a client waits a random think time with mean `--think` seconds, as a person
 drawing does (about a stroke a second); `--think 0` sends back to back and measures the ceiling.
 Prints requests/s, the CPU time per request of the server and its prediction workers
-(lenet/pool.py), p50/p95/p99 latency overall and per kind, errors, wrong answers, and their memory
+(lenet/serving/pool.py), p50/p95/p99 latency overall and per kind, errors, wrong answers, and their memory
 (proportional set size) after a warm-up with the same crowd and at the end. Targets: 0 errors,
 p95 < 250 ms, memory growth < 10%. Loopback only; the clients share the machine with the server.
 """

@@ -27,10 +27,10 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lenet.augment import augment
-from lenet.data import iterate_batches, load_mnist, resolve_data_dir
 from lenet.model import LeNet5
-from lenet.recipe import Recipe
+from lenet.training.augment import augment
+from lenet.training.data import iterate_batches, load_mnist, resolve_data_dir
+from lenet.training.recipe import Recipe
 
 
 def timed(step, batches, warmup: int = 10) -> float:

@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from wild_render import DigitShapes, find_fonts, pasted, photo, sketch
 
-from lenet.data import load_mnist
+from lenet.pipeline.preprocess import ImageError, NoDigitError, preprocess
 from lenet.predict import Predictor
-from lenet.preprocess import ImageError, NoDigitError, preprocess
+from lenet.training.data import load_mnist
 
 SETS = {"sketch": sketch, "photo": photo, "pasted": pasted}
 

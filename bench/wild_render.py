@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from lenet.strokes import thin
+from lenet.pipeline.strokes import thin
 
 # Stroke templates in a unit box (x right, y down): each digit has variants, each a list of polylines
 # that are smoothed with Catmull-Rom. Written by hand to look like quick mouse-drawn digits.

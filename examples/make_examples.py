@@ -20,8 +20,8 @@ sys.path.insert(0, str(HERE.parent / "bench"))
 
 from wild_render import DigitShapes, find_fonts, photo, sketch
 
-from lenet.data import load_mnist
 from lenet.predict import Predictor
+from lenet.training.data import load_mnist
 
 
 def main() -> None:

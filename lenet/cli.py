@@ -13,11 +13,11 @@ from pathlib import Path
 import torch
 
 from lenet.checkpoint import read_metrics
-from lenet.data import DATA_DIR_ENV, DataError, load_mnist
 from lenet.model import CheckpointError
+from lenet.pipeline.preprocess import ImageError, NoDigitError
 from lenet.predict import DEFAULT_CHECKPOINT, Predictor
-from lenet.preprocess import ImageError, NoDigitError
-from lenet.recipe import Recipe, RecipeError
+from lenet.training.data import DATA_DIR_ENV, DataError, load_mnist
+from lenet.training.recipe import Recipe, RecipeError
 
 DEFAULT_RECIPE = "train/lenet5.toml"
 
@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from lenet.train import train
+    from lenet.training.train import train
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -113,8 +113,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from lenet.model import load_model
-    from lenet.report import write_report
-    from lenet.train import evaluate, pick_device
+    from lenet.training.report import write_report
+    from lenet.training.train import evaluate, pick_device
 
     device = pick_device(args.device)
     model = load_model(args.checkpoint).to(device)

@@ -125,11 +125,11 @@ class LeNet5(
         return sum(p.numel() for p in self.parameters())
 
     def generate_model_card(self, *args, **model_card_kwargs):
-        """The README.md that `save_pretrained` and `push_to_hub` write: lenet.card's full card when
+        """The README.md that `save_pretrained` and `push_to_hub` write: lenet.hub.card's full card when
         given `metrics` and `repo_id` (as `lenet.hub.push` does), else the mixin's short default."""
         if "metrics" not in model_card_kwargs:
             return super().generate_model_card(*args, **model_card_kwargs)
-        from lenet.card import model_card  # lenet.card imports this module
+        from lenet.hub.card import model_card  # lenet.hub.card imports this module
 
         return model_card(self, **model_card_kwargs)
 

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from lenet.model import LeNet5, load_model
-from lenet.preprocess import ModelInput, preprocess
+from lenet.pipeline.preprocess import ModelInput, preprocess
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "lenet5"
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from bench.appserver import AppServer, parent_pids
-from lenet.data import DATA_DIR_ENV, load_mnist, resolve_data_dir
+from lenet.training.data import DATA_DIR_ENV, load_mnist, resolve_data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -64,7 +64,7 @@ def app_url(tmp_path_factory) -> Iterator[str]:
 
 def children_running(name: str, parent: int | None = None) -> list[int]:
     """The pids of the children of `parent` (default: this process) with a command-line argument
-    ending in `name`: "app.py" for the app, "lenet.pool" for its prediction workers."""
+    ending in `name`: "app.py" for the app, "lenet.serving.pool" for its prediction workers."""
     parent = os.getpid() if parent is None else parent
     found = []
     for pid, ppid in parent_pids().items():

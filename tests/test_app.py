@@ -110,7 +110,7 @@ def test_the_app_answers_on_when_its_prediction_workers_are_killed(app_url):
     from bench.httpapi import GradioHTTP
 
     (app_pid,) = children_running("app.py")
-    killed = children_running("lenet.pool", app_pid)
+    killed = children_running("lenet.serving.pool", app_pid)
     assert len(killed) == 2
     for pid in killed:
         os.kill(pid, signal.SIGKILL)
@@ -121,7 +121,7 @@ def test_the_app_answers_on_when_its_prediction_workers_are_killed(app_url):
             assert api.predict_file("predict_image", ROOT / "examples" / example)["label"] == example[-5]
     finally:
         api.close()
-    workers = children_running("lenet.pool", app_pid)
+    workers = children_running("lenet.serving.pool", app_pid)
     assert len(workers) == 2 and not set(workers) & set(killed)
 
 

@@ -12,7 +12,7 @@ from PIL import Image
 
 from lenet.checkpoint import read_metrics
 from lenet.model import load_model
-from lenet.train import evaluate
+from lenet.training.train import evaluate
 
 from .conftest import ROOT
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from lenet.augment import AugmentConfig, augment
-from lenet.data import iterate_batches, split_train_val
+from lenet.training.augment import AugmentConfig, augment
+from lenet.training.data import iterate_batches, split_train_val
 
 # From ../shared/data/README.md, i.e. the published MNIST label counts.
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]

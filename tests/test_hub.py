@@ -228,7 +228,15 @@ def test_deploy_space_uploads_the_app_pinned_to_the_model_in_one_commit(hub, env
     # Exactly the dry run's files, which are the app, the package, the fallback weights and the pin.
     dry_files = {p.relative_to(dry).as_posix(): p.read_bytes() for p in dry.rglob("*") if p.is_file()}
     assert {k: v for k, v in files.items() if k != ".gitattributes"} == dry_files
-    assert {"app.py", "requirements.txt", "README.md", PIN_FILE, "lenet/model.py", "lenet/hub.py"} <= set(files)
+    assert {
+        "app.py",
+        "requirements.txt",
+        "README.md",
+        PIN_FILE,
+        "lenet/model.py",
+        "lenet/hub/pull.py",
+        "lenet/serving/ui.py",
+    } <= set(files)
     assert files["checkpoints/lenet5/model.safetensors"] == (CHECKPOINT / "model.safetensors").read_bytes()
     assert json.loads(files[PIN_FILE]) == {"repo_id": REPO, "revision": sha}
     readme = tmp_path / "README.md"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -11,8 +13,9 @@ import pytest
 import torch
 from PIL import Image
 
+import lenet.serving.pool as pool_module
 from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError, Predictor, load_model
-from lenet.pool import PredictorPool, WorkerError
+from lenet.serving.pool import PredictorPool, WorkerError, make_predictor
 
 from .conftest import ROOT, children_running, wait_gone
 from .render import draw, photo_bytes
@@ -67,7 +70,7 @@ def test_bad_input_gets_the_same_message_through_the_pool(pool, model, tmp_path)
 
 def test_a_worker_killed_while_idle_is_replaced_unnoticed(pool):
     before = pool.pids
-    assert len(before) == 2 and set(before) <= set(children_running("lenet.pool"))  # real processes
+    assert len(before) == 2 and set(before) <= set(children_running("lenet.serving.pool"))  # real processes
     for pid in before:
         os.kill(pid, signal.SIGKILL)
         wait_gone(pid)
@@ -75,7 +78,7 @@ def test_a_worker_killed_while_idle_is_replaced_unnoticed(pool):
         assert pool.predict(example).label == example.stem[-1]
     after = pool.pids
     assert len(after) == 2 and not set(after) & set(before)
-    assert set(after) <= set(children_running("lenet.pool"))
+    assert set(after) <= set(children_running("lenet.serving.pool"))
 
 
 def test_a_worker_that_hangs_or_dies_mid_request_costs_one_answer(pool):
@@ -121,3 +124,17 @@ def test_workers_get_the_parents_weights_not_a_file(model, tmp_path):
         assert pool.predict(example).top == Predictor(untrained).predict(example).top
     finally:
         pool.close()
+
+
+def test_the_app_predicts_in_its_own_process_when_workers_cannot_start(monkeypatch):
+    """make_predictor falls back to a Predictor in this process; here each worker exits at once, as
+    one that cannot import torch or is refused memory would."""
+    real_popen = subprocess.Popen
+
+    def exits_at_once(command, **options):
+        return real_popen([sys.executable, "-c", "pass"], **options)
+
+    monkeypatch.setattr(pool_module.subprocess, "Popen", exits_at_once)
+    predictor = make_predictor(load_model(DEFAULT_CHECKPOINT), workers=2)
+    assert type(predictor) is Predictor
+    assert predictor.predict(ROOT / "examples" / "photo-7.jpg").label == "7"

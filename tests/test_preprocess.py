@@ -7,10 +7,10 @@ import pytest
 import torch
 from PIL import Image
 
-from lenet.ink import label_components
+from lenet.pipeline.ink import label_components
+from lenet.pipeline.preprocess import ImageError, NoDigitError, preprocess
+from lenet.pipeline.strokes import stroke_width
 from lenet.predict import Predictor
-from lenet.preprocess import ImageError, NoDigitError, preprocess
-from lenet.strokes import stroke_width
 
 from .render import draw, photo_bytes, sketch_value
 

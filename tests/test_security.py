@@ -24,8 +24,8 @@ from PIL import Image
 
 from bench.appserver import memory_mib
 from lenet import ImageError, Predictor
-from lenet.guard import JSON_BYTES, NOT_RECEIVED, is_received_file, sweep_empty_folders
-from lenet.ui import BlobStore, PhotoInput
+from lenet.serving.guard import JSON_BYTES, NOT_RECEIVED, is_received_file, sweep_empty_folders
+from lenet.serving.ui import BlobStore, PhotoInput
 
 from .conftest import ROOT, children_running, running_app
 from .render import draw, photo_bytes
@@ -202,9 +202,9 @@ def test_sketch_uploads_are_bounded(app, http):
 
 
 def test_the_blob_store_drops_the_oldest_and_the_expired(monkeypatch):
-    import lenet.ui
+    import lenet.serving.ui
 
-    monkeypatch.setattr(lenet.ui, "BLOB_BYTES", 1000)
+    monkeypatch.setattr(lenet.serving.ui, "BLOB_BYTES", 1000)
     store = BlobStore()
     for i in range(5):
         store.add(f"u{i}", 0, bytes([i]) * 300)
@@ -213,7 +213,7 @@ def test_the_blob_store_drops_the_oldest_and_the_expired(monkeypatch):
     store.add("two", 1, b"b" * 10)
     store.add("two", 0, b"a" * 10)
     assert store.take("two") == [b"a" * 10, b"b" * 10]  # in layer order
-    monkeypatch.setattr(lenet.ui, "BLOB_SECONDS", 0.2)
+    monkeypatch.setattr(lenet.serving.ui, "BLOB_SECONDS", 0.2)
     store.add("left", 0, b"x" * 100)
     time.sleep(0.3)
     store.add("new", 0, b"y")

@@ -16,8 +16,8 @@ from safetensors.torch import load_file
 
 from lenet.checkpoint import STATE_DIR, STATE_JSON
 from lenet.model import load_model
-from lenet.recipe import OptimConfig, Recipe, RecipeError
-from lenet.train import evaluate, learning_rate, train
+from lenet.training.recipe import OptimConfig, Recipe, RecipeError
+from lenet.training.train import evaluate, learning_rate, train
 
 from .conftest import ROOT
 

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from lenet.augment import AugmentConfig
+from lenet.training.augment import AugmentConfig
 
 
 class RecipeError(ValueError):

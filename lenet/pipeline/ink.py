@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from lenet.decode import NoDigitError
+from lenet.pipeline.decode import NoDigitError
 
 BACKGROUND_SIDE = 128  # the paper's lighting is estimated on an image this size: it varies slowly
 BACKGROUND_KERNEL = 15  # pixels at that size: wider than any stroke, narrower than a shadow's sweep

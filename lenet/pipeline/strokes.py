@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lenet.decode import NoDigitError
+from lenet.pipeline.decode import NoDigitError
 
 SIZE = 28  # the model's input side
 BOX = 20  # MNIST fits each digit into 20x20 and centres its mass in 28x28

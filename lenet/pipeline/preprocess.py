@@ -1,10 +1,10 @@
 """Any digit image -> the model's 28x28 input, made the way MNIST was made, plus a preview of it.
 
 The one pipeline shared by the CLI, the app, the evaluation and the benchmarks:
-decode (bounded size, EXIF orientation; lenet.decode) -> ink map with lighting, colour cast and
-polarity undone -> the digit's strokes, without specks, shadows or paper edges (lenet.ink) ->
+decode (bounded size, EXIF orientation; lenet.pipeline.decode) -> ink map with lighting, colour cast and
+polarity undone -> the digit's strokes, without specks, shadows or paper edges (lenet.pipeline.ink) ->
 strokes brought to MNIST's width, fitted into 20x20 anti-aliased, centred by mass in 28x28
-(lenet.strokes) -> quantised to 8 bits like MNIST.
+(lenet.pipeline.strokes) -> quantised to 8 bits like MNIST.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from lenet.decode import ImageError, NoDigitError, load_image
-from lenet.ink import digit_ink, has_transparency, ink_map
-from lenet.strokes import center_by_mass, normalize_strokes
+from lenet.pipeline.decode import ImageError, NoDigitError, load_image
+from lenet.pipeline.ink import digit_ink, has_transparency, ink_map
+from lenet.pipeline.strokes import center_by_mass, normalize_strokes
 
 __all__ = ["ImageError", "ModelInput", "NoDigitError", "preprocess"]
 

@@ -156,7 +156,7 @@ print(prediction.top)  # [('7', 0.97), ('1', 0.01), ('2', 0.004)]
 ## Preprocessing it expects
 
 MNIST-style input: one digit, white ink on black, fitted into a 20x20 box keeping its aspect
-ratio, anti-aliased, centred by centre of mass in 28x28. `Predictor` (and `lenet.preprocess`) does
+ratio, anti-aliased, centred by centre of mass in 28x28. `Predictor` (and `lenet.pipeline.preprocess`) does
 this for any picture: EXIF orientation, ink polarity, uneven lighting and colour casts, specks and
 shadows, stroke width. A raw photo resized to 28x28 is not what this model was trained on.
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("lenet.guard")
+log = logging.getLogger("lenet.serving.guard")
 
 # A prediction call is a few hundred bytes of JSON (the file is uploaded separately), so 64 KiB is
 # generous; a multipart upload is one image of at most max_file_size plus its form fields.

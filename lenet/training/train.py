@@ -13,11 +13,11 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from lenet.augment import AugmentConfig, augment
 from lenet.checkpoint import clear_training_state, load_training_state, save_checkpoint, save_training_state
-from lenet.data import iterate_batches, load_mnist, split_train_val, through_pipeline
 from lenet.model import LeNet5
-from lenet.recipe import OptimConfig, Recipe
+from lenet.training.augment import AugmentConfig, augment
+from lenet.training.data import iterate_batches, load_mnist, split_train_val, through_pipeline
+from lenet.training.recipe import OptimConfig, Recipe
 
 DRY_RUN_BATCHES = 2
 

@@ -82,7 +82,7 @@ def to_pixels(images: torch.Tensor) -> torch.Tensor:
 
 def pipeline_version() -> str:
     """A short hash of the preprocessing code: images rendered by another version are not reused."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1] / "pipeline"
     digest = hashlib.sha256()
     for name in ("decode.py", "ink.py", "strokes.py", "preprocess.py"):
         digest.update((package / name).read_bytes())
@@ -90,7 +90,7 @@ def pipeline_version() -> str:
 
 
 def _render_chunk(images: np.ndarray) -> np.ndarray:
-    from lenet.preprocess import NoDigitError, preprocess
+    from lenet.pipeline.preprocess import NoDigitError, preprocess
 
     torch.set_num_threads(1)  # one process per core does the parallel work
     out = images.copy()

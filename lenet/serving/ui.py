@@ -23,10 +23,10 @@ from gradio.utils import get_upload_folder
 from PIL import Image
 from pydantic import Field
 
-from lenet.guard import NOT_RECEIVED, is_received_file
+from lenet.serving.guard import NOT_RECEIVED, is_received_file
 
-log = logging.getLogger("lenet.ui")
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"  # the app's example images (repo root)
+log = logging.getLogger("lenet.serving.ui")
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"  # the app's example images (repo root)
 MAX_LAYERS = 4  # the app's Sketchpad has one layer (layers=False); a few more cost nothing
 LAYER_BYTES = 1024 * 1024  # a 400x400 RGBA layer is 640 KB uncompressed: no honest layer is larger
 BLOB_BYTES = 8 * 1024 * 1024  # all sketches waiting for their event, all visitors together
@@ -115,7 +115,7 @@ class PhotoInput(gr.Image):
 
     def preprocess(self, payload):
         # Gradio checks a file's path only when the payload carries FILE_MARK; gr.Image's data model
-        # accepts one without, so the path is checked here (and, earlier, in lenet.guard).
+        # accepts one without, so the path is checked here (and, earlier, in lenet.serving.guard).
         return None if payload is None or payload.path is None else received_path(payload.path)
 
     def get_block_name(self) -> str:

@@ -3,7 +3,7 @@
 A Gradio app is one Python process, and Python code in it runs on one core at a time: on a 2-core
 Space, request handling and the image pipeline took turns on one core while the other sat idle.
 `PredictorPool` has the same `predict()` as `Predictor`, but each call runs in one of `workers`
-processes (`python -m lenet.pool`), each holding its own copy of the model:
+processes (`python -m lenet.serving.pool`), each holding its own copy of the model:
 
 - the parent sends the model once, as its JSON config and safetensors bytes, so a worker serves
   exactly the weights the parent loaded (from the Hub or bundled) and loads them strictly;
@@ -16,6 +16,7 @@ processes (`python -m lenet.pool`), each holding its own copy of the model:
 from __future__ import annotations
 
 import json
+import logging
 import os
 import queue
 import socket
@@ -32,15 +33,17 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from lenet.model import LeNet5
+from lenet.pipeline.preprocess import ImageError, ModelInput, NoDigitError
 from lenet.predict import Prediction, Predictor
-from lenet.preprocess import ImageError, ModelInput, NoDigitError
 
+log = logging.getLogger("lenet.serving")
 STARTUP_SECONDS = 120  # importing torch on a busy 2-core machine can take tens of seconds
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # so `python -m lenet.pool` finds this lenet
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # so `python -m lenet.serving.pool` finds this lenet
 
 
-class WorkerError(ImageError):
-    """A worker crashed or ran out of time on this input; it has been replaced."""
+class WorkerError(RuntimeError):
+    """A worker could not start, or crashed or ran out of time on this input (and was replaced): the
+    server's trouble, not the image's, so not an ImageError."""
 
 
 def _pack(item: Any, blobs: list[bytes]) -> dict | None:
@@ -69,20 +72,23 @@ def _unpack(spec: dict | None, blobs: list[bytes]) -> Any:
 
 
 class _Worker:
-    """One `python -m lenet.pool` process and the parent's end of its socket pair."""
+    """One `python -m lenet.serving.pool` process and the parent's end of its socket pair."""
 
     def __init__(self, config: dict, weights: bytes, threads: int):
         parent_end, child_end = socket.socketpair()
         python_path = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "lenet.pool", str(child_end.fileno())],
+            [sys.executable, "-m", "lenet.serving.pool", str(child_end.fileno())],
             pass_fds=[child_end.fileno()],
             env={**os.environ, "PYTHONPATH": python_path},
         )
         child_end.close()
         self.connection = Connection(parent_end.detach())
-        self.connection.send_bytes(json.dumps({"config": config, "threads": threads}).encode())
-        self.connection.send_bytes(weights)
+        try:
+            self.connection.send_bytes(json.dumps({"config": config, "threads": threads}).encode())
+            self.connection.send_bytes(weights)
+        except OSError:  # it exited at once (cannot import torch, refused memory): wait_ready says so
+            pass
         self.ready = False
 
     def wait_ready(self) -> None:
@@ -221,6 +227,16 @@ def serve(connection: Connection) -> None:
         levels = np.asarray(prediction.model_input.preview)  # (28, 28) uint8
         connection.send_bytes(json.dumps({"top": prediction.top, "shape": list(levels.shape)}).encode())
         connection.send_bytes(levels.tobytes())
+
+
+def make_predictor(model: LeNet5, workers: int) -> Predictor | PredictorPool:
+    """What the app predicts with: a PredictorPool of `workers` processes, or, where processes cannot
+    start (a sandbox without subprocesses, too little memory), a Predictor in this process."""
+    try:
+        return PredictorPool(model, workers=workers)
+    except WorkerError as err:
+        log.warning("%s; predicting in the app's own process instead", err)
+        return Predictor(model)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,18 @@
+"""The Hugging Face Hub: pull a model at a pinned revision, push a checkpoint with its card, deploy the Space."""
+
+from lenet.hub.errors import HubError
+from lenet.hub.publish import push
+from lenet.hub.pull import PIN_FILE, load_pretrained, load_serving_model, serving_pin
+from lenet.hub.space import SPACE_FILES, deploy_space, space_files
+
+__all__ = [
+    "PIN_FILE",
+    "SPACE_FILES",
+    "HubError",
+    "deploy_space",
+    "load_pretrained",
+    "load_serving_model",
+    "push",
+    "serving_pin",
+    "space_files",
+]
