@@ -294,8 +294,10 @@ def test_app_embedded_in_an_iframe(page, app_url, tmp_path):
 
 
 def test_screenshots_are_kept_out_of_git():
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
     ignored = subprocess.run(["git", "check-ignore", "-q", "test-output/app/x.png"], cwd=ROOT, check=False)
-    assert ignored.returncode == 0 or shutil.which("git") is None
+    assert ignored.returncode == 0
 
 
 def test_uploads_and_previews_are_deleted_after_a_while(tmp_path):

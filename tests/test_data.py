@@ -7,18 +7,6 @@ import torch
 from lenet.training.augment import AugmentConfig, augment
 from lenet.training.data import iterate_batches, split_train_val
 
-# From ../shared/data/README.md, i.e. the published MNIST label counts.
-TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
-TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-
-
-def test_mnist_tensors(mnist_train, mnist_test):
-    (train_images, train_labels), (test_images, test_labels) = mnist_train, mnist_test
-    assert train_images.shape == (60_000, 28, 28) and train_images.dtype == torch.uint8
-    assert test_images.shape == (10_000, 28, 28) and test_labels.dtype == torch.int64
-    assert torch.bincount(train_labels).tolist() == TRAIN_COUNTS
-    assert torch.bincount(test_labels).tolist() == TEST_COUNTS
-
 
 def test_split_is_disjoint_and_seeded(mnist_train):
     images, labels = mnist_train

@@ -37,11 +37,16 @@ def test_smoke_run_beats_90_percent_in_seconds(tmp_path, data_dir, mnist_test):
     again = evaluate(model, images[: recipe.test_subset], labels[: recipe.test_subset], torch.device("cpu"))
     assert again["accuracy"] == metrics["test_accuracy"]
     written = json.loads((tmp_path / "smoke" / "metrics.json").read_text())
-    for key in ("test_accuracy", "per_class_accuracy", "confusion_matrix", "epochs", "seed", "wall_seconds"):
-        assert key in written
-    for key in ("images_per_s", "torch", "cpu", "history"):
-        assert written[key], key
-    assert len(written["history"]) == recipe.epochs
+    assert written["test_accuracy"] == metrics["test_accuracy"]
+    assert (written["epochs"], written["seed"], written["torch"]) == (recipe.epochs, recipe.seed, torch.__version__)
+    assert 0 < written["wall_seconds"] <= seconds
+    confusion = torch.tensor(written["confusion_matrix"])
+    per_class = (confusion.diag() / confusion.sum(1)).tolist()
+    assert written["per_class_accuracy"] == pytest.approx(per_class, abs=1e-4)
+    assert [h["epoch"] for h in written["history"]] == list(range(1, recipe.epochs + 1))
+    trained = sum(h["images"] for h in written["history"])
+    assert trained == recipe.epochs * recipe.train_subset
+    assert written["images_per_s"] == pytest.approx(trained / sum(h["seconds"] for h in written["history"]), rel=0.01)
     assert sum(map(sum, written["confusion_matrix"])) == recipe.test_subset
     assert not (tmp_path / "smoke" / STATE_DIR).exists()
 

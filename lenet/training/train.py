@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import platform
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,6 @@ def train_one_epoch(
     recipe: Recipe,
     epoch: int,
     device: torch.device,
-    max_batches: int | None = None,
 ) -> dict[str, float]:
     """One pass over `images` with augmentation; mean loss, accuracy, images/s.
 
@@ -66,14 +65,12 @@ def train_one_epoch(
     steps_per_epoch = math.ceil(len(images) / recipe.batch_size)
     total_steps = steps_per_epoch * recipe.epochs
     batches = iterate_batches(images, labels, recipe.batch_size, generator=generator)
-    total = max_batches if max_batches is not None else steps_per_epoch
     # disable=None: a live bar in a terminal, none in CI logs (the per-epoch summary line stays).
-    bar = tqdm(batches, total=total, desc=f"epoch {epoch + 1}/{recipe.epochs}", leave=False, unit="batch", disable=None)
+    desc = f"epoch {epoch + 1}/{recipe.epochs}"
+    bar = tqdm(batches, total=steps_per_epoch, desc=desc, leave=False, unit="batch", disable=None)
     loss_sum, correct, seen = 0.0, 0, 0
     start = time.perf_counter()
     for step, (pixels, target) in enumerate(bar):
-        if max_batches is not None and step >= max_batches:
-            break
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(epoch * steps_per_epoch + step, total_steps, recipe.optim)
         if pixels.shape[1] == 2:  # (B, 2, 28, 28): pick the MNIST or the rendered version of each digit
@@ -140,28 +137,20 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def train(
-    recipe: Recipe,
-    out: str | Path | None = None,
-    data_dir: str | Path | None = None,
-    resume: bool = False,
-    dry_run: bool = False,
-    device: str = "auto",
-    log=print,
-) -> dict[str, Any]:
-    """Train the recipe's model, validate every epoch, test once, and write the checkpoint to `out`.
+@dataclass(frozen=True)
+class Splits:
+    """(digits, labels) for training, validation and the final test. Digits are uint8 (N, 28, 28);
+    training's are (N, 2, 28, 28) when the recipe mixes in the pipeline's rendering of each."""
 
-    The training state is saved after every epoch, so `resume=True` continues an interrupted run
-    from its last completed epoch with the weights an uninterrupted run would have reached.
-    """
-    out = Path(out or recipe.out)
-    if dry_run:
-        recipe = replace(recipe, epochs=1)
-    torch.manual_seed(recipe.seed)  # weight initialisation
-    run_device = pick_device(device)
-    model = LeNet5(**recipe.model).to(run_device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.optim.lr, weight_decay=recipe.optim.weight_decay)
+    train: tuple[torch.Tensor, torch.Tensor]
+    val: tuple[torch.Tensor, torch.Tensor]
+    test: tuple[torch.Tensor, torch.Tensor]
 
+
+def prepare_data(recipe: Recipe, data_dir: str | Path | None, dry_run: bool = False, log=print) -> Splits:
+    """MNIST split as the recipe says (a fixed validation split, optional subsets), with the pipeline's
+    rendering beside each training digit when `recipe.pipeline_mix` > 0. A dry run keeps
+    DRY_RUN_BATCHES batches of training digits and 256 validation and test digits."""
     images, labels = load_mnist(data_dir, train=True)
     (train_images, train_labels), (val_images, val_labels) = split_train_val(images, labels, recipe.val_size)
     if recipe.train_subset:
@@ -170,16 +159,28 @@ def train(
     if recipe.test_subset:
         test_images, test_labels = test_images[: recipe.test_subset], test_labels[: recipe.test_subset]
     if dry_run:
-        train_images, train_labels = (
-            train_images[: DRY_RUN_BATCHES * recipe.batch_size],
-            train_labels[: DRY_RUN_BATCHES * recipe.batch_size],
-        )
+        keep = DRY_RUN_BATCHES * recipe.batch_size
+        train_images, train_labels = train_images[:keep], train_labels[:keep]
         val_images, val_labels = val_images[:256], val_labels[:256]
         test_images, test_labels = test_images[:256], test_labels[:256]
     if recipe.pipeline_mix > 0:
         log(f"rendering {len(train_images):,} training digits through the preprocessing pipeline (cached)")
         train_images = torch.stack([train_images, through_pipeline(train_images, "mnist-train")], dim=1)
+    return Splits((train_images, train_labels), (val_images, val_labels), (test_images, test_labels))
 
+
+def run_epochs(
+    model: LeNet5,
+    optimizer: torch.optim.Optimizer,
+    data: Splits,
+    recipe: Recipe,
+    out: Path,
+    device: torch.device,
+    resume: bool = False,
+    log=print,
+) -> tuple[list[dict[str, Any]], float]:
+    """Train and validate epoch by epoch, saving the training state after each but the last (so a
+    killed run resumes where it stopped); (the per-epoch history, wall seconds of the whole run)."""
     history: list[dict[str, Any]] = []
     start_epoch, wall_before = 0, 0.0
     if resume:
@@ -189,24 +190,16 @@ def train(
         else:
             start_epoch, history, wall_before = progress["epoch"] + 1, progress["history"], progress["wall_seconds"]
             log(f"resuming {recipe.name} after epoch {start_epoch} of {recipe.epochs} from {out}")
+    (train_images, train_labels), (val_images, val_labels) = data.train, data.val
     log(
-        f"{recipe.name}: {recipe.model.get('variant', 'modern')} LeNet-5, {model.num_parameters():,} parameters, "
-        f"{len(train_images):,} train / {len(val_images):,} val images, {recipe.epochs} epochs on {run_device}, "
+        f"{recipe.name}: {model.variant} LeNet-5, {model.num_parameters():,} parameters, "
+        f"{len(train_images):,} train / {len(val_images):,} val images, {recipe.epochs} epochs on {device}, "
         f"{torch.get_num_threads()} threads"
     )
     start = time.perf_counter()
     for epoch in range(start_epoch, recipe.epochs):
-        stats = train_one_epoch(
-            model,
-            optimizer,
-            train_images,
-            train_labels,
-            recipe,
-            epoch,
-            run_device,
-            max_batches=DRY_RUN_BATCHES if dry_run else None,
-        )
-        val = evaluate(model, val_images, val_labels, run_device)
+        stats = train_one_epoch(model, optimizer, train_images, train_labels, recipe, epoch, device)
+        val = evaluate(model, val_images, val_labels, device)
         history.append(
             {
                 "epoch": epoch + 1,
@@ -223,16 +216,33 @@ def train(
             f"epoch {epoch + 1:>3}/{recipe.epochs}  train loss {stats['loss']:.4f} acc {stats['accuracy']:.4f}  "
             f"val loss {val['loss']:.4f} acc {val['accuracy']:.4f}  {stats['images_per_s']:,.0f} img/s"
         )
-        if not dry_run and epoch + 1 < recipe.epochs:
+        if epoch + 1 < recipe.epochs:
             wall = wall_before + time.perf_counter() - start
             save_training_state(out, model, optimizer, {"epoch": epoch, "history": history, "wall_seconds": wall})
+    return history, wall_before + time.perf_counter() - start
 
-    wall_seconds = wall_before + time.perf_counter() - start
-    test = evaluate(model, test_images, test_labels, run_device)
+
+def final_metrics(
+    model: LeNet5,
+    recipe: Recipe,
+    data: Splits,
+    history: list[dict[str, Any]],
+    wall_seconds: float,
+    device: torch.device,
+    log=print,
+) -> dict[str, Any]:
+    """Test once, as MNIST has the digits and as the pipeline renders them, and gather what
+    metrics.json records: accuracy, confusion, per-epoch history, seed, time, machine."""
+    test_images, test_labels = data.test
+    test = evaluate(model, test_images, test_labels, device)
     # The same test digits as the app would see them after preprocessing: the pipeline must cost nothing.
-    test_pipeline = evaluate(model, through_pipeline(test_images, "mnist-test"), test_labels, run_device)
+    test_pipeline = evaluate(model, through_pipeline(test_images, "mnist-test"), test_labels, device)
     train_seconds = sum(h["seconds"] for h in history)
-    metrics = {
+    log(
+        f"test accuracy {test['accuracy']:.4%} on {len(test_images):,} images "
+        f"({test_pipeline['accuracy']:.4%} through the preprocessing pipeline); {wall_seconds:.0f} s wall"
+    )
+    return {
         "recipe": recipe.name,
         "variant": model.variant,
         "parameters": model.num_parameters(),
@@ -247,18 +257,40 @@ def train(
         "seed": recipe.seed,
         "wall_seconds": round(wall_seconds, 1),
         "images_per_s": round(sum(h["images"] for h in history) / train_seconds) if train_seconds else None,
-        "device": str(run_device),
+        "device": str(device),
         "threads": torch.get_num_threads(),
         "cpu": cpu_model(),
         "torch": torch.__version__,
         "history": history,
         "recipe_config": recipe.to_dict(),
-        "dry_run": dry_run,
     }
-    log(
-        f"test accuracy {test['accuracy']:.4%} on {len(test_images):,} images "
-        f"({test_pipeline['accuracy']:.4%} through the preprocessing pipeline); {wall_seconds:.0f} s wall"
-    )
+
+
+def train(
+    recipe: Recipe,
+    out: str | Path | None = None,
+    data_dir: str | Path | None = None,
+    resume: bool = False,
+    dry_run: bool = False,
+    device: str = "auto",
+    log=print,
+) -> dict[str, Any]:
+    """Train the recipe's model, validate every epoch, test once, and write the checkpoint to `out`.
+
+    The training state is saved after every epoch, so `resume=True` continues an interrupted run
+    from its last completed epoch with the weights an uninterrupted run would have reached. A dry
+    run is one epoch of DRY_RUN_BATCHES batches, to check the wiring.
+    """
+    out = Path(out or recipe.out)
+    if dry_run:
+        recipe = replace(recipe, epochs=1)
+    torch.manual_seed(recipe.seed)  # weight initialisation
+    run_device = pick_device(device)
+    model = LeNet5(**recipe.model).to(run_device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.optim.lr, weight_decay=recipe.optim.weight_decay)
+    data = prepare_data(recipe, data_dir, dry_run, log)
+    history, wall_seconds = run_epochs(model, optimizer, data, recipe, out, run_device, resume, log)
+    metrics = {**final_metrics(model, recipe, data, history, wall_seconds, run_device, log), "dry_run": dry_run}
     model.cpu()
     save_checkpoint(model, out, metrics)
     clear_training_state(out)
