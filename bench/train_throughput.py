@@ -56,7 +56,7 @@ def main() -> None:
 
     recipe = Recipe.from_toml(args.recipe)
     torch.manual_seed(0)
-    model = LeNet5(**recipe.model)
+    model = LeNet5(recipe.model)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
 
     def train_step(pixels: torch.Tensor, labels: torch.Tensor) -> None:

@@ -1,6 +1,7 @@
 """LeNet-5 on MNIST: the model, its data, training, preprocessing, prediction and Hub I/O."""
 
-from lenet.model import CheckpointError, LeNet5, load_model
+from lenet.checkpoint import CheckpointError, load_model
+from lenet.model import LeNet5, LeNetConfig
 from lenet.pipeline.preprocess import ImageError, ModelInput, NoDigitError, preprocess
 from lenet.predict import DEFAULT_CHECKPOINT, Prediction, Predictor
 
@@ -9,6 +10,7 @@ __all__ = [
     "CheckpointError",
     "ImageError",
     "LeNet5",
+    "LeNetConfig",
     "ModelInput",
     "NoDigitError",
     "Prediction",

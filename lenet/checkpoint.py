@@ -1,4 +1,5 @@
-"""Checkpoint folders on disk: atomic writes of weights + config + metrics, and resumable training state."""
+"""The checkpoint folder, the one place it is read and written: model.safetensors + config.json +
+metrics.json, written atomically and loaded strictly (safetensors only), and resumable training state."""
 
 from __future__ import annotations
 
@@ -10,14 +11,23 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from huggingface_hub import constants
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from lenet.model import CONFIG_NAME, WEIGHTS_NAME, CheckpointError, LeNet5, readable_folder, retired_copies
+from lenet.model import LeNet5, LeNetConfig
 
+WEIGHTS_NAME = constants.SAFETENSORS_SINGLE_FILE  # "model.safetensors", as the Hub names them
+CONFIG_NAME = constants.CONFIG_NAME  # "config.json"
 METRICS_NAME = "metrics.json"
+MODEL_FILES = (WEIGHTS_NAME, CONFIG_NAME, METRICS_NAME)  # what a checkpoint folder holds, and what is pushed
 STATE_DIR = "training-state"  # inside the output folder while a run is unfinished
 STATE_TENSORS = "state.safetensors"
 STATE_JSON = "state.json"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, unreadable, not safetensors, or does not match its config."""
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -39,6 +49,17 @@ def _atomic_write(path: Path, write) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def write_model_files(model: LeNet5, folder: Path) -> None:
+    """model.safetensors and config.json of `model` into `folder`, fsynced: what save_checkpoint
+    and LeNet5.save_pretrained both write."""
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(folder / WEIGHTS_NAME), metadata={"format": "pt"})
+    (folder / CONFIG_NAME).write_text(json.dumps(model.config.to_dict(), indent=2) + "\n")
+    for name in (WEIGHTS_NAME, CONFIG_NAME):
+        with open(folder / name, "rb") as f:
+            os.fsync(f.fileno())
+
+
 def save_checkpoint(model: LeNet5, out: str | Path, metrics: dict[str, Any]) -> Path:
     """Write `out/` = model.safetensors + config.json + metrics.json as one swap.
 
@@ -51,13 +72,10 @@ def save_checkpoint(model: LeNet5, out: str | Path, metrics: dict[str, Any]) -> 
     _recover(out)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
     try:
-        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-        save_file(state, str(staging / WEIGHTS_NAME), metadata={"format": "pt"})
-        (staging / CONFIG_NAME).write_text(json.dumps(model.config, indent=2) + "\n")
+        write_model_files(model, staging)
         (staging / METRICS_NAME).write_text(json.dumps(metrics, indent=2) + "\n")
-        for name in (WEIGHTS_NAME, CONFIG_NAME, METRICS_NAME):
-            with open(staging / name, "rb") as f:
-                os.fsync(f.fileno())
+        with open(staging / METRICS_NAME, "rb") as f:
+            os.fsync(f.fileno())
         retired = out.parent / f".{out.name}.old-{os.getpid()}"
         if out.exists():
             os.replace(out, retired)
@@ -66,6 +84,70 @@ def save_checkpoint(model: LeNet5, out: str | Path, metrics: dict[str, Any]) -> 
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out
+
+
+def retired_copies(path: str | Path) -> list[Path]:
+    """The previous versions of checkpoint folder `path` that a save moved aside (oldest first).
+    A save killed between moving the old folder aside and moving the new one in leaves only these."""
+    path = Path(path)
+    return sorted(path.parent.glob(f".{path.name}.old-*"), key=lambda p: p.stat().st_mtime)
+
+
+def readable_folder(path: str | Path) -> Path:
+    """The folder to read checkpoint `path` from: itself, or, where a save was interrupted between
+    its two renames, the previous checkpoint it moved aside, which is still whole."""
+    path = Path(path)
+    retired = [] if path.is_dir() else retired_copies(path)
+    return retired[-1] if retired else path
+
+
+def load_weights(model: torch.nn.Module, weights_file: str | Path, map_location: str = "cpu") -> None:
+    """Load a safetensors file into `model` strictly; any failure is a CheckpointError naming the file."""
+    if not Path(weights_file).is_file():
+        pickled = Path(weights_file).with_name("pytorch_model.bin")
+        hint = f" ({pickled.name} is there, but pickle checkpoints are never loaded)" if pickled.exists() else ""
+        raise CheckpointError(f"{weights_file} not found{hint}")
+    try:
+        state = load_file(str(weights_file), device=map_location)
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f"{weights_file} is not a readable safetensors file: {err}") from None
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        detail = " ".join(str(err).split())
+        raise CheckpointError(f"{weights_file} does not match its config.json: {detail}") from None
+    model.eval()
+
+
+def read_config(path: str | Path) -> LeNetConfig:
+    """The LeNetConfig in checkpoint folder `path`'s config.json; a CheckpointError naming the file."""
+    config_file = readable_folder(path) / CONFIG_NAME
+    try:
+        return LeNetConfig.from_dict(json.loads(config_file.read_text()))
+    except FileNotFoundError:
+        raise CheckpointError(f"{config_file} not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{config_file} is not valid JSON: {err}") from None
+    except (TypeError, ValueError, AttributeError) as err:
+        raise CheckpointError(f"{config_file} does not describe a LeNet5: {err}") from None
+
+
+def load_model(path: str | Path, map_location: str = "cpu") -> LeNet5:
+    """Rebuild a LeNet5 from a checkpoint folder (config.json + model.safetensors), strictly."""
+    path = readable_folder(path)
+    if not path.is_dir():
+        raise CheckpointError(f"checkpoint folder {path} not found")
+    model = LeNet5(read_config(path))
+    load_weights(model, path / WEIGHTS_NAME, map_location=map_location)
+    return model
+
+
+def checkpoint_files(path: str | Path) -> dict[str, bytes]:
+    """{name: bytes} of the files a checkpoint folder holds (MODEL_FILES), after checking that it
+    loads: what `push` uploads, so the Hub gets the bytes that were trained and evaluated."""
+    load_model(path)
+    folder = readable_folder(path)
+    return {name: (folder / name).read_bytes() for name in MODEL_FILES if (folder / name).is_file()}
 
 
 def _recover(out: Path) -> None:

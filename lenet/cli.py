@@ -12,8 +12,7 @@ from pathlib import Path
 
 import torch
 
-from lenet.checkpoint import read_metrics
-from lenet.model import CheckpointError
+from lenet.checkpoint import CheckpointError, read_metrics
 from lenet.pipeline.preprocess import ImageError, NoDigitError
 from lenet.predict import DEFAULT_CHECKPOINT, Predictor
 from lenet.training.data import DATA_DIR_ENV, DataError, load_mnist
@@ -112,7 +111,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from lenet.model import load_model
+    from lenet.checkpoint import load_model
     from lenet.training.report import write_report
     from lenet.training.train import evaluate, pick_device
 

@@ -1,25 +1,55 @@
-"""The LeNet-5 family, rebuilt from one JSON-serialisable config and loaded from safetensors only."""
+"""The LeNet-5 family, built from one typed config (`LeNetConfig`) that travels with the weights."""
 
 from __future__ import annotations
 
-import json
-import os
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
-from huggingface_hub import PyTorchModelHubMixin, constants, hf_hub_download
-from safetensors import SafetensorError
-from safetensors.torch import load_file
+from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
 from torch import nn
 
 VARIANTS = ("classic", "modern")
-WEIGHTS_NAME = constants.SAFETENSORS_SINGLE_FILE  # "model.safetensors"
-CONFIG_NAME = constants.CONFIG_NAME  # "config.json"
 
 
-class CheckpointError(RuntimeError):
-    """A checkpoint is missing, unreadable, not safetensors, or does not match its config."""
+@dataclass(frozen=True)
+class LeNetConfig:
+    """The architecture and its input normalisation: `config.json` beside the weights, a recipe's
+    [model] table, what worker processes rebuild the model from. JSON-serialisable both ways."""
+
+    variant: str = "modern"  # "classic" (LeCun et al. 1998) or "modern" (batch norm, ReLU, max-pool)
+    num_classes: int = 10
+    channels: tuple[int, int, int] = (6, 16, 120)  # C1, C3, C5 feature maps
+    hidden: int = 84  # F6 units
+    dropout: float = 0.0  # before F6 and the output layer (modern only in practice)
+    mean: float = 0.1307  # MNIST's pixel mean and std: the model normalises its [0, 1] input itself
+    std: float = 0.3081
+
+    def __post_init__(self):
+        object.__setattr__(self, "channels", tuple(self.channels))  # JSON gives a list
+        if self.variant not in VARIANTS:
+            raise ValueError(f"unknown LeNet-5 variant {self.variant!r}; expected one of {VARIANTS}")
+        counts = (self.num_classes, *self.channels, self.hidden)
+        if len(self.channels) != 3 or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in counts):
+            raise ValueError(f"num_classes, channels (three) and hidden must be positive integers: {self}")
+        if not 0 <= self.dropout < 1 or self.std <= 0:
+            raise ValueError(f"dropout must be in [0, 1) and std positive: {self}")
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> LeNetConfig:
+        """From config.json or a recipe; unknown keys and bad values are a ValueError naming them."""
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown key(s) {', '.join(unknown)}; expected some of {', '.join(sorted(known))}")
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: field order as declared, channels as a list."""
+        return {**dataclasses.asdict(self), "channels": list(self.channels)}
 
 
 class ScaledTanh(nn.Module):
@@ -62,24 +92,12 @@ class LeNet5(
     - `modern`: the same topology with batch norm, ReLU, max-pooling and dropout before F6/output.
     """
 
-    def __init__(
-        self,
-        variant: str = "modern",
-        num_classes: int = 10,
-        channels: tuple[int, int, int] = (6, 16, 120),
-        hidden: int = 84,
-        dropout: float = 0.0,
-        mean: float = 0.1307,
-        std: float = 0.3081,
-    ):
+    def __init__(self, config: LeNetConfig | None = None):
         super().__init__()
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown LeNet-5 variant {variant!r}; expected one of {VARIANTS}")
+        self.config = config = config or LeNetConfig()
+        channels, dropout, modern = config.channels, config.dropout, config.variant == "modern"
+        self.variant, self.mean, self.std = config.variant, config.mean, config.std
         c1, c3, c5 = channels
-        self.variant = variant
-        self.mean = mean
-        self.std = std
-        modern = variant == "modern"
 
         def conv_block(c_in: int, c_out: int) -> list[nn.Module]:
             # Batch norm makes the conv bias redundant, so the modern convs go without one.
@@ -101,10 +119,10 @@ class LeNet5(
         )
         self.classifier = nn.Sequential(
             nn.Dropout(dropout),
-            nn.Linear(c5, hidden),  # F6: -> (N, 84)
+            nn.Linear(c5, config.hidden),  # F6: -> (N, 84)
             act,
             nn.Dropout(dropout),
-            nn.Linear(hidden, num_classes),  # output: -> (N, 10) logits
+            nn.Linear(config.hidden, config.num_classes),  # output: -> (N, 10) logits
         )
         if not modern:
             self.apply(_lecun_init)
@@ -116,22 +134,14 @@ class LeNet5(
         x = F.pad(x, (2, 2, 2, 2), value=-self.mean / self.std)  # -> (N, 1, 32, 32)
         return self.classifier(self.features(x))
 
-    @property
-    def config(self) -> dict:
-        """The `__init__` arguments, exactly as written to `config.json`."""
-        return dict(self._hub_mixin_config)
-
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def generate_model_card(self, *args, **model_card_kwargs):
-        """The README.md that `save_pretrained` and `push_to_hub` write: lenet.hub.card's full card when
-        given `metrics` and `repo_id` (as `lenet.hub.push` does), else the mixin's short default."""
-        if "metrics" not in model_card_kwargs:
-            return super().generate_model_card(*args, **model_card_kwargs)
-        from lenet.hub.card import model_card  # lenet.hub.card imports this module
+    def _save_pretrained(self, save_directory: Path) -> None:
+        # save_pretrained writes the weights and config.json as every checkpoint is written.
+        from lenet.checkpoint import write_model_files  # lenet.checkpoint imports this module
 
-        return model_card(self, **model_card_kwargs)
+        write_model_files(self, Path(save_directory))
 
     @classmethod
     def _from_pretrained(
@@ -148,22 +158,23 @@ class LeNet5(
         **model_kwargs,
     ) -> LeNet5:
         # Replaces the mixin's loader, which falls back to a pickled `pytorch_model.bin` and loads
-        # non-strictly by default: here weights come from safetensors only, and every tensor must fit.
-        if os.path.isdir(model_id):
-            weights_file = os.path.join(model_id, WEIGHTS_NAME)
-        else:
-            weights_file = hf_hub_download(
-                repo_id=model_id,
-                filename=WEIGHTS_NAME,
-                revision=revision,
-                cache_dir=cache_dir,
-                force_download=force_download,
-                token=token,
-                local_files_only=local_files_only,
-            )
-        model = cls(**model_kwargs)
-        load_weights(model, weights_file, map_location=map_location)
-        return model
+        # non-strictly by default: here the folder is read as every checkpoint is (lenet.checkpoint),
+        # safetensors only, strictly, the architecture from its config.json.
+        from lenet.checkpoint import CONFIG_NAME, WEIGHTS_NAME, load_model  # lenet.checkpoint imports this module
+
+        if not Path(model_id).is_dir():
+            for name in (CONFIG_NAME, WEIGHTS_NAME):  # both land in the same snapshot folder of the cache
+                path = hf_hub_download(
+                    repo_id=model_id,
+                    filename=name,
+                    revision=revision,
+                    cache_dir=cache_dir,
+                    force_download=force_download,
+                    token=token,
+                    local_files_only=local_files_only,
+                )
+            model_id = str(Path(path).parent)
+        return load_model(model_id, map_location=map_location)
 
 
 def _lecun_init(module: nn.Module) -> None:
@@ -172,56 +183,3 @@ def _lecun_init(module: nn.Module) -> None:
         bound = 2.4 / (module.weight[0].numel())
         nn.init.uniform_(module.weight, -bound, bound)
         nn.init.zeros_(module.bias)
-
-
-def load_weights(model: nn.Module, weights_file: str | Path, map_location: str = "cpu") -> None:
-    """Load a safetensors file into `model` strictly; any failure is a CheckpointError naming the file."""
-    if not Path(weights_file).is_file():
-        pickled = Path(weights_file).with_name("pytorch_model.bin")
-        hint = f" ({pickled.name} is there, but pickle checkpoints are never loaded)" if pickled.exists() else ""
-        raise CheckpointError(f"{weights_file} not found{hint}")
-    try:
-        state = load_file(str(weights_file), device=map_location)
-    except (SafetensorError, OSError, ValueError) as err:
-        raise CheckpointError(f"{weights_file} is not a readable safetensors file: {err}") from None
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as err:
-        detail = " ".join(str(err).split())
-        raise CheckpointError(f"{weights_file} does not match its config.json: {detail}") from None
-    model.eval()
-
-
-def retired_copies(path: str | Path) -> list[Path]:
-    """The previous versions of checkpoint folder `path` that a save moved aside (oldest first).
-    A save killed between moving the old folder aside and moving the new one in leaves only these."""
-    path = Path(path)
-    return sorted(path.parent.glob(f".{path.name}.old-*"), key=lambda p: p.stat().st_mtime)
-
-
-def readable_folder(path: str | Path) -> Path:
-    """The folder to read checkpoint `path` from: itself, or, where a save was interrupted between
-    its two renames, the previous checkpoint it moved aside, which is still whole."""
-    path = Path(path)
-    retired = [] if path.is_dir() else retired_copies(path)
-    return retired[-1] if retired else path
-
-
-def load_model(path: str | Path, map_location: str = "cpu") -> LeNet5:
-    """Rebuild a LeNet5 from a local checkpoint folder (config.json + model.safetensors), strictly."""
-    path = readable_folder(path)
-    config_file = path / CONFIG_NAME
-    if not path.is_dir():
-        raise CheckpointError(f"checkpoint folder {path} not found")
-    try:
-        config = json.loads(config_file.read_text())
-    except FileNotFoundError:
-        raise CheckpointError(f"{config_file} not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{config_file} is not valid JSON: {err}") from None
-    try:
-        model = LeNet5(**config)
-    except (TypeError, ValueError) as err:
-        raise CheckpointError(f"{config_file} does not describe a LeNet5: {err}") from None
-    load_weights(model, path / WEIGHTS_NAME, map_location=map_location)
-    return model

@@ -8,7 +8,8 @@ from typing import Any
 
 import torch
 
-from lenet.model import LeNet5, load_model
+from lenet.checkpoint import load_model
+from lenet.model import LeNet5
 from lenet.pipeline.preprocess import ModelInput, preprocess
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "lenet5"
@@ -35,7 +36,7 @@ class Predictor:
 
     def __init__(self, model: LeNet5):
         self.model = model.eval()
-        self.labels = [str(i) for i in range(model.classifier[-1].out_features)]
+        self.labels = [str(i) for i in range(model.config.num_classes)]
 
     @classmethod
     def from_checkpoint(cls, path: str | Path = DEFAULT_CHECKPOINT) -> Predictor:

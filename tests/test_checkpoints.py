@@ -10,8 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from lenet.checkpoint import read_metrics
-from lenet.model import load_model
+from lenet.checkpoint import load_model, read_metrics
 from lenet.training.train import evaluate
 
 from .conftest import ROOT

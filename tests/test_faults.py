@@ -14,8 +14,8 @@ import time
 import pytest
 import torch
 
-from lenet.checkpoint import read_metrics, save_checkpoint
-from lenet.model import LeNet5, load_model
+from lenet.checkpoint import load_model, read_metrics, save_checkpoint
+from lenet.model import LeNet5
 
 # Saves a new checkpoint over argv[2], but stops dead at a chosen point (argv[1]) after touching
 # argv[3] to say it is there, so the test can kill -9 it exactly then.

@@ -35,7 +35,7 @@ SERVE = """
 import json, logging, sys, torch
 logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s %(levelname)s %(message)s")
 from lenet.hub import load_serving_model, serving_pin
-from lenet.model import load_model
+from lenet.checkpoint import load_model
 from lenet.predict import DEFAULT_CHECKPOINT
 repo_id, revision, compare_with = sys.argv[1:4]
 model, line = load_serving_model(*(serving_pin() if repo_id == "pin" else (repo_id or None, revision or None)),
@@ -102,7 +102,10 @@ def test_push_then_pull_at_the_sha_gives_identical_logits(hub, env):
     sha = push(env)
     repo = hub.state.repos[("model", REPO)]
     assert repo.log[-1] == sha and len(repo.log) == 2  # the repo's first commit, then exactly one push
-    assert set(hub.files("model", REPO, sha)) == {".gitattributes", "model.safetensors", "config.json", "README.md"}
+    pushed = hub.files("model", REPO, sha)
+    assert set(pushed) == {".gitattributes", "model.safetensors", "config.json", "metrics.json", "README.md"}
+    for name in ("model.safetensors", "config.json", "metrics.json"):  # the bytes that were trained and evaluated
+        assert pushed[name] == (CHECKPOINT / name).read_bytes(), name
     served = serve(env, REPO, sha, CHECKPOINT)
     assert served["line"] == f"serving {REPO} at revision {sha} from the Hub"
     assert served["same_logits"] is True

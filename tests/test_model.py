@@ -7,8 +7,8 @@ import json
 import pytest
 import torch
 
-from lenet.checkpoint import save_checkpoint
-from lenet.model import CheckpointError, LeNet5, load_model
+from lenet.checkpoint import CheckpointError, load_model, save_checkpoint
+from lenet.model import LeNet5, LeNetConfig
 
 
 def paper_parameter_count(modern: bool) -> int:
@@ -26,20 +26,20 @@ def paper_parameter_count(modern: bool) -> int:
 @pytest.mark.parametrize("variant", ["classic", "modern"])
 @pytest.mark.parametrize("batch", [1, 7])
 def test_output_shape(variant, batch):
-    model = LeNet5(variant=variant).eval()
+    model = LeNet5(LeNetConfig(variant=variant)).eval()
     assert model(torch.rand(batch, 1, 28, 28)).shape == (batch, 10)
 
 
 @pytest.mark.parametrize("variant", ["classic", "modern"])
 def test_parameter_count(variant):
-    model = LeNet5(variant=variant)
+    model = LeNet5(LeNetConfig(variant=variant))
     assert model.num_parameters() == paper_parameter_count(variant == "modern")
     assert model.num_parameters() <= 65_000
 
 
 @pytest.mark.parametrize("variant", ["classic", "modern"])
 def test_every_parameter_gets_a_gradient(variant):
-    model = LeNet5(variant=variant, dropout=0.1).train()
+    model = LeNet5(LeNetConfig(variant=variant, dropout=0.1)).train()
     logits = model(torch.rand(8, 1, 28, 28))
     torch.nn.functional.cross_entropy(logits, torch.arange(8)).backward()
     for name, parameter in model.named_parameters():
@@ -49,13 +49,13 @@ def test_every_parameter_gets_a_gradient(variant):
 
 def test_unknown_variant_is_refused():
     with pytest.raises(ValueError, match="unknown LeNet-5 variant 'lenet7'"):
-        LeNet5(variant="lenet7")
+        LeNet5(LeNetConfig(variant="lenet7"))
 
 
 @pytest.mark.parametrize("variant", ["classic", "modern"])
 def test_save_load_round_trip_gives_identical_logits(tmp_path, variant):
     torch.manual_seed(1)
-    model = LeNet5(variant=variant, dropout=0.2).eval()
+    model = LeNet5(LeNetConfig(variant=variant, dropout=0.2)).eval()
     # Move batch-norm statistics off their defaults so the round trip has to carry them.
     model.train()
     model(torch.rand(32, 1, 28, 28))
@@ -64,12 +64,12 @@ def test_save_load_round_trip_gives_identical_logits(tmp_path, variant):
     save_checkpoint(model, tmp_path / "ckpt", {"note": "test"})
     assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["config.json", "metrics.json", "model.safetensors"]
     for loaded in (load_model(tmp_path / "ckpt"), LeNet5.from_pretrained(tmp_path / "ckpt")):
-        assert loaded.config == {**model.config, "channels": list(model.config["channels"])}
+        assert loaded.config == model.config
         assert torch.equal(loaded(pixels), model(pixels))
 
 
 def test_mismatched_config_is_refused_with_the_file_named(tmp_path):
-    save_checkpoint(LeNet5(variant="modern"), tmp_path / "ckpt", {})
+    save_checkpoint(LeNet5(LeNetConfig(variant="modern")), tmp_path / "ckpt", {})
     config_file = tmp_path / "ckpt" / "config.json"
     config = json.loads(config_file.read_text())
     config["channels"] = [8, 16, 120]
@@ -81,7 +81,7 @@ def test_mismatched_config_is_refused_with_the_file_named(tmp_path):
 
 
 def test_variant_swap_is_refused(tmp_path):
-    save_checkpoint(LeNet5(variant="classic"), tmp_path / "ckpt", {})
+    save_checkpoint(LeNet5(LeNetConfig(variant="classic")), tmp_path / "ckpt", {})
     config_file = tmp_path / "ckpt" / "config.json"
     config_file.write_text(json.dumps({**json.loads(config_file.read_text()), "variant": "modern"}))
     with pytest.raises(CheckpointError, match=r"Missing key|Unexpected key"):
@@ -92,7 +92,7 @@ def test_pickle_checkpoint_is_refused(tmp_path):
     folder = tmp_path / "pickled"
     folder.mkdir()
     model = LeNet5()
-    (folder / "config.json").write_text(json.dumps(model.config))
+    (folder / "config.json").write_text(json.dumps(model.config.to_dict()))
     torch.save(model.state_dict(), folder / "pytorch_model.bin")
     for load in (load_model, LeNet5.from_pretrained):
         with pytest.raises(CheckpointError, match=r"model\.safetensors not found"):
@@ -110,3 +110,22 @@ def test_corrupt_weights_and_config_are_clear_errors(tmp_path):
         load_model(tmp_path / "ckpt")
     with pytest.raises(CheckpointError, match="not found"):
         load_model(tmp_path / "missing")
+
+
+def test_the_config_round_trips_through_json_and_refuses_what_it_does_not_know():
+    config = LeNetConfig(variant="classic", channels=(8, 16, 120), dropout=0.1)
+    assert LeNetConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    with pytest.raises(ValueError, match="unknown key"):
+        LeNetConfig.from_dict({**config.to_dict(), "layers": 7})
+    for bad in ({"channels": [6, 16]}, {"hidden": 0}, {"dropout": 1.0}, {"num_classes": 2.5}):
+        with pytest.raises(ValueError):
+            LeNetConfig.from_dict(bad)
+
+
+def test_save_pretrained_writes_the_files_a_checkpoint_holds(tmp_path):
+    """One writer of the format: the mixin's save_pretrained and save_checkpoint give the same bytes."""
+    model = LeNet5(LeNetConfig(dropout=0.1))
+    save_checkpoint(model, tmp_path / "ckpt", {})
+    model.save_pretrained(tmp_path / "pretrained")
+    for name in ("model.safetensors", "config.json"):
+        assert (tmp_path / "pretrained" / name).read_bytes() == (tmp_path / "ckpt" / name).read_bytes(), name

@@ -117,7 +117,7 @@ def test_workers_get_the_parents_weights_not_a_file(model, tmp_path):
     from lenet import LeNet5
 
     torch.manual_seed(0)
-    untrained = LeNet5(**model.config)
+    untrained = LeNet5(model.config)
     pool = PredictorPool(untrained, workers=1)
     try:
         example = ROOT / "examples" / "photo-0.jpg"

@@ -14,8 +14,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from lenet.checkpoint import STATE_DIR, STATE_JSON
-from lenet.model import load_model
+from lenet.checkpoint import STATE_DIR, STATE_JSON, load_model
 from lenet.training.recipe import OptimConfig, Recipe, RecipeError
 from lenet.training.train import evaluate, learning_rate, train
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lenet.checkpoint import read_metrics
+from huggingface_hub import CommitOperationAdd, HfApi
+
+from lenet.checkpoint import METRICS_NAME, CheckpointError, checkpoint_files, load_model, read_metrics
+from lenet.hub.card import model_card
 from lenet.hub.errors import HubError, hub_errors
-from lenet.model import CheckpointError, load_model
 
 
 def empty_folder(out: str | Path) -> Path:
@@ -29,19 +31,24 @@ def push(
     space_id: str | None = None,
     out: str | Path | None = None,
 ) -> str | None:
-    """Push a checkpoint folder to the Hub model repo `repo_id` in one commit (model.safetensors,
-    config.json, README.md with the card) and return the commit sha to pin. With `out`, write that
-    exact folder there instead and upload nothing (returns None)."""
-    model = load_model(checkpoint)
+    """Push a checkpoint folder to the Hub model repo `repo_id` in one commit and return the commit
+    sha to pin: its own files, byte for byte (model.safetensors, config.json, metrics.json), and
+    README.md, the model card built from them. With `out`, write those files there instead and
+    upload nothing (returns None)."""
+    files = checkpoint_files(checkpoint)
     metrics = read_metrics(checkpoint)
     if not metrics or "test_accuracy" not in metrics:
-        raise CheckpointError(f"{Path(checkpoint) / 'metrics.json'} is missing: the model card is built from it")
-    card = {"metrics": metrics, "repo_id": repo_id, "space_id": space_id}
+        raise CheckpointError(f"{Path(checkpoint) / METRICS_NAME} is missing: the model card is built from it")
+    files["README.md"] = str(model_card(load_model(checkpoint), metrics, repo_id, space_id)).encode()
     if out is not None:
-        # What push_to_hub uploads is exactly what save_pretrained writes into its temporary folder.
-        model.save_pretrained(empty_folder(out), model_card_kwargs=card)
+        folder = empty_folder(out)
+        for name, content in files.items():
+            (folder / name).write_bytes(content)
         return None
     message = f"LeNet-5 {metrics.get('recipe', '')}: {metrics['test_accuracy']:.2%} MNIST test accuracy"
+    api = HfApi()
     with hub_errors(f"push to {repo_id}"):
-        commit = model.push_to_hub(repo_id, private=private, commit_message=message, model_card_kwargs=card)
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        operations = [CommitOperationAdd(name, content) for name, content in files.items()]
+        commit = api.create_commit(repo_id, operations=operations, commit_message=message)
     return commit.oid

@@ -11,8 +11,9 @@ import logging
 import os
 from pathlib import Path
 
+from lenet.checkpoint import CheckpointError, load_model
 from lenet.hub.errors import HubError, hub_errors
-from lenet.model import CheckpointError, LeNet5, load_model
+from lenet.model import LeNet5
 
 log = logging.getLogger("lenet.hub")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -32,7 +32,7 @@ import torch
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
-from lenet.model import LeNet5
+from lenet.model import LeNet5, LeNetConfig
 from lenet.pipeline.preprocess import ImageError, ModelInput, NoDigitError
 from lenet.predict import Prediction, Predictor
 
@@ -129,7 +129,7 @@ class PredictorPool:
 
     def __init__(self, model: LeNet5, workers: int = 2, timeout: float = 10.0):
         self.timeout = timeout  # seconds one prediction may take before its worker is replaced
-        self._config = model.config
+        self._config = model.config.to_dict()
         self._weights = save_safetensors({name: t.contiguous() for name, t in model.state_dict().items()})
         self._threads = max(1, (os.cpu_count() or 1) // workers)  # torch threads each: the cores, shared out
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()  # every worker taken is put back
@@ -205,7 +205,7 @@ def serve(connection: Connection) -> None:
     """Worker: load the model the parent sends, then answer requests until the parent goes away."""
     setup = json.loads(connection.recv_bytes())
     torch.set_num_threads(setup["threads"])
-    model = LeNet5(**setup["config"])
+    model = LeNet5(LeNetConfig.from_dict(setup["config"]))
     model.load_state_dict(load_safetensors(connection.recv_bytes()), strict=True)
     predictor = Predictor(model)
     connection.send_bytes(b'{"ready": true}')

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from lenet.model import LeNetConfig
 from lenet.training.augment import AugmentConfig
 
 
@@ -38,7 +39,7 @@ class Recipe:
     train_subset: int = 0  # train on the first N shuffled images only (0 = all): for smoke runs
     test_subset: int = 0  # report test metrics on the first N test images only (0 = all)
     pipeline_mix: float = 0.0  # share of training digits shown as the preprocessing pipeline renders them
-    model: dict[str, Any] = field(default_factory=dict)  # LeNet5 __init__ arguments
+    model: LeNetConfig = field(default_factory=LeNetConfig)  # the [model] table
     optim: OptimConfig = field(default_factory=OptimConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
@@ -59,7 +60,8 @@ class Recipe:
         raw = dict(raw)
         optim = _build(OptimConfig, raw.pop("optim", {}), f"{source} [optim]")
         augment = _build(AugmentConfig, raw.pop("augment", {}), f"{source} [augment]")
-        recipe = _build(cls, {**raw, "optim": optim, "augment": augment}, source)
+        model = _build(LeNetConfig, raw.pop("model", {}), f"{source} [model]")
+        recipe = _build(cls, {**raw, "optim": optim, "augment": augment, "model": model}, source)
         if not 0 <= recipe.pipeline_mix <= 1:
             raise RecipeError(f"{source}: pipeline_mix must be between 0 and 1, got {recipe.pipeline_mix}")
         return recipe
@@ -81,4 +83,7 @@ def _build(kind: type, values: dict[str, Any], where: str):
                 raise RecipeError(f"{where}: {key} must be a number, got {value!r}")
             if isinstance(default, int) and not isinstance(default, bool) and not isinstance(value, int):
                 raise RecipeError(f"{where}: {key} must be an integer, got {value!r}")
-    return kind(**values)
+    try:
+        return kind(**values)
+    except (TypeError, ValueError) as err:  # a config's own checks (LeNetConfig's)
+        raise RecipeError(f"{where}: {err}") from None

@@ -105,7 +105,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Loss, accuracy, per-class accuracy, confusion matrix [true][predicted] and predictions."""
     model.eval()
-    num_classes = model.classifier[-1].out_features
+    num_classes = model.config.num_classes
     confusion = torch.zeros(num_classes, num_classes, dtype=torch.long)
     predictions, loss_sum = [], 0.0
     for pixels, target in iterate_batches(images, labels, batch_size):
@@ -286,7 +286,7 @@ def train(
         recipe = replace(recipe, epochs=1)
     torch.manual_seed(recipe.seed)  # weight initialisation
     run_device = pick_device(device)
-    model = LeNet5(**recipe.model).to(run_device)
+    model = LeNet5(recipe.model).to(run_device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.optim.lr, weight_decay=recipe.optim.weight_decay)
     data = prepare_data(recipe, data_dir, dry_run, log)
     history, wall_seconds = run_epochs(model, optimizer, data, recipe, out, run_device, resume, log)
