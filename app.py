@@ -26,7 +26,7 @@ log = logging.getLogger("lenet.app")
 PREVIEW_SIDE = 196  # the 28x28 input, 7x, nearest-neighbour so every pixel stays crisp
 MAX_FILE_BYTES = 10 * 1024 * 1024  # uploads above this are refused by the server before they reach the model
 # Predictions run at once, one per worker process; the rest wait in the queue. 2 = the cores of a free
-# Space (see bench/load.py).
+# Space (see bench.load).
 CONCURRENCY = int(os.environ.get("LENET_CONCURRENCY", "2"))
 QUEUE_SIZE = 64
 # Gradio keeps each visitor's page state (15-30 KB) for this many visitors, 10,000 by default; the

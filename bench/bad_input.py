@@ -1,6 +1,6 @@
-"""Bad input, measured: every file of tests/badfiles.py through the library, with its answer and time.
+"""Bad input, measured: every file of testkit/badfiles.py through the library, with its answer and time.
 
-    python bench/bad_input.py [--checkpoint checkpoints/lenet5] [--repeat 3]
+    python -m bench.bad_input [--checkpoint checkpoints/lenet5] [--repeat 3]
 
 Prints, per file, what the predictor answered (a digit, or the one-line message it raised), what
 the tests expect, and the best of `--repeat` wall times, then how many got the expected answer
@@ -16,12 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import torch
 
 from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError, Predictor
-from tests.badfiles import NO_DIGIT, UNREADABLE, make_bad_files
+from testkit.badfiles import NO_DIGIT, UNREADABLE, make_bad_files
 
 
 def main() -> None:

@@ -1,9 +1,9 @@
 """Load: K concurrent clients for T seconds against one app server, a mix of sketches and photos.
 
-    python bench/load.py [--clients 16] [--seconds 60] [--think 1.0] [--sketch-share 0.5]
+    python -m bench.load [--clients 16] [--seconds 60] [--think 1.0] [--sketch-share 0.5]
 
-Starts the app in a child process on 127.0.0.1 (bench/appserver.py: app.py's own queue and
-concurrency settings). Each client is a thread with its own connection (bench/httpapi.py) that
+Starts the app in a child process on 127.0.0.1 (testkit/appserver.py: app.py's own queue and
+concurrency settings). Each client is a thread with its own connection (testkit/httpapi.py) that
 sends what the page sends: a sketch (the Sketchpad's background, stroke layer and composite
 uploaded, then /predict_sketch) or a photo (uploaded, then /predict_image), and loads the preview.
 Between requests a client waits a random think time with mean `--think` seconds, as a person
@@ -19,19 +19,16 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from PIL import Image
 
-from bench.appserver import ROOT, AppServer, cpu_seconds, memory_mib
-from bench.httpapi import GradioHTTP
-from tests.render import DIGITS, draw
+from testkit.appserver import ROOT, AppServer, cpu_seconds, memory_mib
+from testkit.httpapi import GradioHTTP
+from testkit.render import DIGITS, draw
 
 
 def make_sketches(folder: Path) -> list[tuple[str, Path, Path, Path]]:

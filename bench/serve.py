@@ -1,11 +1,11 @@
 """Serving latency: the app's predict endpoint against a no-op endpoint on the same server.
 
-    python bench/serve.py [--requests 200] [--clients 1,8]
+    python -m bench.serve [--requests 200] [--clients 1,8]
 
-Starts the app in a child process on 127.0.0.1 (bench/appserver.py) with one extra endpoint,
+Starts the app in a child process on 127.0.0.1 (testkit/appserver.py) with one extra endpoint,
 `/noop`, that takes the same photo input and returns a fixed answer of the same shape: the Gradio
 floor (HTTP, queue, upload, output file, JSON). For each client count, that many client threads
-(bench/httpapi.py: upload, call, result, preview, as the page does) send their share of
+(testkit/httpapi.py: upload, call, result, preview, as the page does) send their share of
 `--requests` example photos to /predict_image, then to /noop, and the script prints p50/p95
 latency of both, the p50 ratio (target <= 1.3), predictions per second and wrong answers (the
 example files are named after their digit). Loopback only. The clients run on the same machine as
@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.appserver import ROOT, AppServer
-from bench.httpapi import GradioHTTP
+from bench import noop_app
+from testkit.appserver import ROOT, AppServer
+from testkit.httpapi import GradioHTTP
 
 
 def percentile(values: list[float], q: int) -> float:
@@ -67,7 +65,7 @@ def main() -> None:
     args = parser.parse_args()
 
     files = sorted(str(path) for path in (ROOT / "examples").glob("photo-*.jpg"))
-    with AppServer(args.port or None) as server:
+    with AppServer(args.port or None, script=noop_app.SCRIPT) as server:
         run(server.url, "predict_image", files, 1, 2 * len(files))  # warm-up: model, client, queue
         print(f"{args.requests} requests a row; the app's example photos (JPEG, 0.5-1.5 MP); loopback")
         header = ("clients", "predict p50", "p95", "no-op p50", "p95", "p50 ratio", "predictions/s", "wrong")

@@ -1,6 +1,6 @@
 """Training throughput: the project's tensor pipeline vs a per-sample DataLoader + PIL pipeline vs pure compute.
 
-    python bench/train_throughput.py [--batches 60] [--rounds 3] [--batch-size 128] [--workers 0]
+    python -m bench.train_throughput [--batches 60] [--rounds 3] [--batch-size 128] [--workers 0]
 
 Measures, in one run on this machine with the same model, batch size and thread count:
   (a) the project's training step: batches indexed from one uint8 tensor, augmented as a batch
@@ -18,14 +18,10 @@ from __future__ import annotations
 import argparse
 import itertools
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lenet.model import LeNet5
 from lenet.training.augment import augment

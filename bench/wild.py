@@ -1,8 +1,8 @@
 """Top-1 accuracy on synthetic real-world digits: the project's pipeline vs a naive resize to 28x28.
 
-    python bench/wild.py [--per-set 1000] [--seed 0] [--checkpoint checkpoints/lenet5] [--save DIR] [--figure PNG]
+    python -m bench.wild [--per-set 1000] [--seed 0] [--checkpoint checkpoints/lenet5] [--save DIR] [--figure PNG]
 
-Three sets, generated with a fixed seed by bench/wild_render.py:
+Three sets, generated with a fixed seed by testkit/wild.py:
   (a) sketch: mouse-like strokes on 800x800 transparent canvases, brush 4-40 px, digit 25-90% tall;
   (b) photo: digits on paper with colour casts, lighting gradients, shadows, specks, noise, blur,
       rotation, JPEG 50-90, some stored sideways with an EXIF orientation tag;
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import collections
 import io
-import sys
 import time
 from pathlib import Path
 
@@ -25,14 +24,10 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from wild_render import DigitShapes, find_fonts, pasted, photo, sketch
-
 from lenet.pipeline.preprocess import ImageError, NoDigitError, preprocess
 from lenet.predict import Predictor
 from lenet.training.data import load_mnist
+from testkit.wild import DigitShapes, find_fonts, pasted, photo, sketch
 
 SETS = {"sketch": sketch, "photo": photo, "pasted": pasted}
 

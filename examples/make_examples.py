@@ -1,27 +1,23 @@
 """Writes the app's example images: mouse-style drawings and phone-style photos, one digit each.
 
-    python examples/make_examples.py [--data-dir ../shared/data] [--seed 3]
+    python -m examples.make_examples [--data-dir ../shared/data] [--seed 3]
 
-They come from bench/wild_render.py's generators (stroke templates, fonts and MNIST *test* digits,
+They come from testkit/wild.py's generators (stroke templates, fonts and MNIST *test* digits,
 drawn on transparent canvases or photographed on paper), so they are rendered, not real photos.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE.parent / "bench"))
-
-from wild_render import DigitShapes, find_fonts, photo, sketch
-
 from lenet.predict import Predictor
 from lenet.training.data import load_mnist
+from testkit.wild import DigitShapes, find_fonts, photo, sketch
+
+HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.appserver import AppServer, parent_pids
 from lenet.training.data import DATA_DIR_ENV, load_mnist, resolve_data_dir
+from testkit.appserver import AppServer, parent_pids
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")

@@ -23,8 +23,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from testkit.render import DIGITS, draw, photo_bytes
+
 from .conftest import ROOT, children_running, running_app, wait_gone
-from .render import DIGITS, draw, photo_bytes
 
 CHROMIUM = os.environ.get("LENET_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -82,7 +83,7 @@ def test_predict_sketch_endpoint(client, tmp_path):
 def test_many_people_asking_at_once_all_get_the_whole_preview(app_url):
     """Eight clients send the same example again and again, as a class clicking one example would:
     every one gets the right digit and a complete preview image."""
-    from bench.httpapi import GradioHTTP
+    from testkit.httpapi import GradioHTTP
 
     example = ROOT / "examples" / "photo-7.jpg"
 
@@ -107,7 +108,7 @@ def test_many_people_asking_at_once_all_get_the_whole_preview(app_url):
 def test_the_app_answers_on_when_its_prediction_workers_are_killed(app_url):
     """A worker process killed (out of memory, a crash in an image decoder) is replaced: people keep
     getting answers, with no error, and the app keeps two workers."""
-    from bench.httpapi import GradioHTTP
+    from testkit.httpapi import GradioHTTP
 
     (app_pid,) = children_running("app.py")
     killed = children_running("lenet.serving.pool", app_pid)
@@ -304,7 +305,7 @@ def test_uploads_and_previews_are_deleted_after_a_while(tmp_path):
     """A busy Space must not fill its disk: with LENET_CACHE_SECONDS=2, every upload and preview is
     gone a few seconds later, and so is the folder each was in (Gradio leaves those behind: 956
     after a 30 s burst); the example images the page shows stay."""
-    from bench.httpapi import GradioHTTP
+    from testkit.httpapi import GradioHTTP
 
     cache = tmp_path / "gradio"
     uploads = []

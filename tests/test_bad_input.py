@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError, Predictor
+from testkit.badfiles import NO_DIGIT, UNREADABLE, Case, digit_image, make_bad_files
 
-from .badfiles import NO_DIGIT, UNREADABLE, Case, digit_image, make_bad_files
 from .conftest import ROOT
 
 SECONDS = 2.0  # every answer, from the 50-megapixel photo to the bomb, comes within this
@@ -109,7 +109,7 @@ def test_cli(cases, cli_env):
 
 
 def test_app_endpoints(cases, app_url):
-    from bench.httpapi import GradioHTTP
+    from testkit.httpapi import GradioHTTP
 
     api = GradioHTTP(app_url, timeout=30)
     try:

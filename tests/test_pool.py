@@ -16,9 +16,9 @@ from PIL import Image
 import lenet.serving.pool as pool_module
 from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError, Predictor, load_model
 from lenet.serving.pool import PredictorPool, WorkerError, make_predictor
+from testkit.render import draw, photo_bytes
 
 from .conftest import ROOT, children_running, wait_gone
-from .render import draw, photo_bytes
 
 EXAMPLES = sorted(p for p in (ROOT / "examples").iterdir() if p.suffix in (".png", ".jpg"))
 

@@ -11,8 +11,7 @@ from lenet.pipeline.ink import label_components
 from lenet.pipeline.preprocess import ImageError, NoDigitError, preprocess
 from lenet.pipeline.strokes import stroke_width
 from lenet.predict import Predictor
-
-from .render import draw, photo_bytes, sketch_value
+from testkit.render import draw, photo_bytes, sketch_value
 
 
 @pytest.fixture(scope="module")

@@ -22,13 +22,13 @@ import pytest
 from gradio.data_classes import ImageData
 from PIL import Image
 
-from bench.appserver import memory_mib
 from lenet import ImageError, Predictor
 from lenet.serving.guard import JSON_BYTES, NOT_RECEIVED, is_received_file, sweep_empty_folders
 from lenet.serving.ui import BlobStore, PhotoInput
+from testkit.appserver import memory_mib
+from testkit.render import draw, photo_bytes
 
 from .conftest import ROOT, children_running, running_app
-from .render import draw, photo_bytes
 
 API = "gradio_api/"
 FILE_MARK = {"_type": "gradio.FileData"}

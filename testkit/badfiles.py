@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .render import DIGITS, draw, photo_bytes
+from testkit.render import DIGITS, draw, photo_bytes
 
 UNREADABLE, NO_DIGIT = "unreadable", "no digit"
 

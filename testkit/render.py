@@ -1,4 +1,5 @@
-"""Digits the tests render themselves: mouse strokes on canvases, Sketchpad values, phone-like photos."""
+"""Digits rendered for tests and benchmarks: the brush that draws every polyline (draw_lines), simple
+digits drawn with it on canvases, Sketchpad values and phone-like photos; testkit.wild builds on it."""
 
 from __future__ import annotations
 
@@ -17,16 +18,27 @@ DIGITS = {
 }
 
 
+def draw_lines(draw: ImageDraw.ImageDraw, lines: list[np.ndarray], origin, scale: float, width: int, fill) -> None:
+    """Draw polylines (unit-box coordinates) with a round brush of `width` pixels."""
+    radius = width / 2
+    for line in lines:
+        points = [(float(origin[0] + x * scale), float(origin[1] + y * scale)) for x, y in line]
+        draw.line(points, fill=fill, width=width, joint="curve")
+        for px, py in points:  # round caps and joints, like a brush
+            draw.ellipse((px - radius, py - radius, px + radius, py + radius), fill=fill)
+
+
 def draw(image: Image.Image, label: int, box: tuple[float, float, float], width: int, fill) -> Image.Image:
     """Draw DIGITS[label] on `image` into the square box (left, top, side) with a round brush."""
     left, top, side = box
-    pen = ImageDraw.Draw(image)
-    for line in DIGITS[label]:
-        points = [(left + x * side, top + y * side) for x, y in line]
-        pen.line(points, fill=fill, width=width, joint="curve")
-        for x, y in points:
-            pen.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=fill)
+    draw_lines(ImageDraw.Draw(image), [np.array(line) for line in DIGITS[label]], (left, top), side, width, fill)
     return image
+
+
+def encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
 
 
 def sketch_value(label: int, brush: int, background: tuple[int, int, int, int]) -> dict:

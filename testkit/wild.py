@@ -1,4 +1,4 @@
-"""Synthetic real-world digit images for bench/wild.py: mouse sketches, phone photos, pasted MNIST.
+"""Synthetic real-world digit images for bench.wild and the app's examples: sketches, photos, pasted MNIST.
 
 Every generator takes a numpy Generator and returns (encoded image bytes, label). Digit shapes come
 from three sources, so no set is MNIST alone: MNIST test digits, glyphs of the fonts on this machine
@@ -7,7 +7,6 @@ and hand-written stroke templates below, each jittered, slanted and wobbled.
 
 from __future__ import annotations
 
-import io
 import math
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from lenet.pipeline.strokes import thin
+from testkit.render import draw_lines, encode
 
 # Stroke templates in a unit box (x right, y down): each digit has variants, each a list of polylines
 # that are smoothed with Catmull-Rom. Written by hand to look like quick mouse-drawn digits.
@@ -221,16 +221,6 @@ def wobble(lines: list[np.ndarray], rng: np.random.Generator, amount: float) -> 
     return out
 
 
-def draw_lines(draw: ImageDraw.ImageDraw, lines: list[np.ndarray], origin, scale: float, width: int, fill) -> None:
-    """Draw polylines (unit-box coordinates) with a round brush of `width` pixels."""
-    radius = width / 2
-    for line in lines:
-        points = [(float(origin[0] + x * scale), float(origin[1] + y * scale)) for x, y in line]
-        draw.line(points, fill=fill, width=width, joint="curve")
-        for px, py in points:  # round caps and joints, like a brush
-            draw.ellipse((px - radius, py - radius, px + radius, py + radius), fill=fill)
-
-
 def place(lines: list[np.ndarray], canvas: int, height_frac: float, rng: np.random.Generator):
     """Origin and scale that make the lines `height_frac` of the canvas tall, anywhere on it."""
     points = np.concatenate(lines)
@@ -241,12 +231,6 @@ def place(lines: list[np.ndarray], canvas: int, height_frac: float, rng: np.rand
     left = rng.uniform(0, max(canvas - size[0], 0))
     top = rng.uniform(0, max(canvas - size[1], 0))
     return (left - low[0] * scale, top - low[1] * scale), scale
-
-
-def encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **options)
-    return buffer.getvalue()
 
 
 def sketch(shapes: DigitShapes, rng: np.random.Generator) -> tuple[bytes, int, str]:

@@ -1,17 +1,9 @@
-"""The real app in a child process on loopback, plus a no-op endpoint, for the serving benchmarks.
-
-    python bench/appserver.py --port 7870      # what `AppServer` runs; also handy by hand
-
-The child imports app.py (same demo, predictor, queue and launch settings) and adds one event,
-`/noop`: it takes the photo input through the same PhotoInput component and returns a fixed answer
-of the same shape as `/predict_image` (top-3, a 196x196 preview, a message) without touching the
-model, so the difference between the two is the model's share of a request. A separate process
-keeps the benchmark's client threads from competing with the server for Python's GIL.
-"""
+"""The app in a child process on loopback, and the /proc readings (process tree, memory, CPU) that
+tests and benchmarks take of it. A separate process keeps the clients' threads from competing with
+the server for Python's GIL."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import socket
@@ -78,9 +70,9 @@ def cpu_seconds(pid: int) -> float:
 class AppServer(contextlib.AbstractContextManager):
     """`with AppServer() as server:` -> server.url, server.pid; the child is stopped on exit.
 
-    The child is this file (the app plus `/noop`) unless `script` names another, e.g. app.py itself,
-    as the tests run it. It gets a free loopback port in GRADIO_SERVER_PORT, no Hub (the bundled
-    weights), and `env` on top."""
+    The child is `python app.py` unless `script` names another (bench/noop_app.py: the app plus a
+    no-op endpoint). It gets a free loopback port in GRADIO_SERVER_PORT, no Hub (the bundled
+    weights), the repository on PYTHONPATH, and `env` on top."""
 
     def __init__(
         self,
@@ -93,7 +85,7 @@ class AppServer(contextlib.AbstractContextManager):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log_path, self.timeout = log_path, timeout
-        self.script, self.env = Path(script or __file__), env
+        self.script, self.env = Path(script or ROOT / "app.py"), env
 
     def __enter__(self) -> AppServer:
         env = {
@@ -126,26 +118,3 @@ class AppServer(contextlib.AbstractContextManager):
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
-
-
-def serve(port: int) -> None:
-    """Child: app.py's demo with the no-op event added, on 127.0.0.1:port, until killed."""
-    sys.path.insert(0, str(ROOT))
-    import app
-
-    example = sorted(app.EXAMPLES.glob("photo-*.jpg"))[0]
-    fixed_answer = app.predict_image(str(example))  # computed once; /noop hands it back as is
-    with app.demo:
-        app.photo.change(lambda image: fixed_answer, app.photo, app.outputs, api_name="noop")
-    app.demo.launch(server_name="127.0.0.1", server_port=port, quiet=True, **app.launch_options())
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=int(os.environ.get("GRADIO_SERVER_PORT", "7870")),
-        help="loopback port to serve on (default: $GRADIO_SERVER_PORT, else 7870)",
-    )
-    serve(parser.parse_args().port)
