@@ -2,19 +2,21 @@
 
 from lenet.checkpoint import CheckpointError, load_model
 from lenet.model import LeNet5, LeNetConfig
-from lenet.pipeline.preprocess import ImageError, ModelInput, NoDigitError, preprocess
+from lenet.pipeline.preprocess import ImageError, ImageSource, ModelInput, NoDigitError, Sketch, preprocess
 from lenet.predict import DEFAULT_CHECKPOINT, Prediction, Predictor
 
 __all__ = [
     "DEFAULT_CHECKPOINT",
     "CheckpointError",
     "ImageError",
+    "ImageSource",
     "LeNet5",
     "LeNetConfig",
     "ModelInput",
     "NoDigitError",
     "Prediction",
     "Predictor",
+    "Sketch",
     "load_model",
     "preprocess",
 ]

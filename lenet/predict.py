@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from lenet.checkpoint import load_model
 from lenet.model import LeNet5
-from lenet.pipeline.preprocess import ModelInput, preprocess
+from lenet.pipeline.preprocess import ImageSource, ModelInput, preprocess
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "lenet5"
 
@@ -52,7 +51,7 @@ class Predictor:
         values, indices = probabilities.topk(min(k, len(self.labels)))
         return [(self.labels[i], float(v)) for v, i in zip(values.tolist(), indices.tolist(), strict=True)]
 
-    def predict(self, source: Any, k: int = 3) -> Prediction:
+    def predict(self, source: ImageSource, k: int = 3) -> Prediction:
         """Any image source -> Prediction. Raises ImageError or NoDigitError from preprocessing."""
         model_input = preprocess(source)
         probabilities = self.probabilities(model_input.pixels[None])[0]  # (classes,)

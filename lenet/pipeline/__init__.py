@@ -4,7 +4,7 @@ decode (any source -> an upright, size-bounded image) -> ink (lighting, polarity
 -> strokes (stroke width, 20x20 fit, centre of mass) -> preprocess (the whole path, one function).
 """
 
-from lenet.pipeline.decode import ImageError, NoDigitError
+from lenet.pipeline.decode import ImageError, ImageSource, NoDigitError, Sketch
 from lenet.pipeline.preprocess import ModelInput, preprocess
 
-__all__ = ["ImageError", "ModelInput", "NoDigitError", "preprocess"]
+__all__ = ["ImageError", "ImageSource", "ModelInput", "NoDigitError", "Sketch", "preprocess"]

@@ -1,19 +1,22 @@
-"""Decoding any digit source (path, bytes, array, PIL image, Sketchpad value) into an upright PIL image."""
+"""Decoding: any digit source (ImageSource) -> an upright, size-bounded Picture, telling ink from photo."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import math
+import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 WORK_SIDE = 512  # larger inputs are reduced to this before analysis: plenty for a digit
 NAME_CHARS = 60  # messages name a file by its own name, cut to this: never its folder (a server path)
+OPAQUE = 230  # a canvas whose least alpha is this or more is opaque: a picture, not strokes
 MAX_PIXELS = 80_000_000  # refuse larger images before decoding them (decompression bombs)
 
 
@@ -25,13 +28,44 @@ class NoDigitError(ValueError):
     """The image is readable but holds no digit (blank canvas, flat colour)."""
 
 
-def load_image(source: Any) -> Image.Image:
-    """Decode a path, bytes, file object, numpy array, PIL image or Gradio Sketchpad value;
-    upright (EXIF) and size-bounded."""
+@dataclass(frozen=True)
+class Sketch:
+    """A drawing: its stroke layers, each on a transparent canvas; the ink is the union of their
+    alpha. A layer is a file path, encoded bytes, an RGBA array or a PIL image."""
+
+    layers: tuple[Any, ...]
+
+    @classmethod
+    def from_gradio(cls, value: dict[str, Any]) -> Sketch:
+        """From a Gradio Sketchpad value {"background", "layers", "composite"}: only the layers hold
+        strokes alone (the composite also holds the theme's background, which must not leak in)."""
+        return cls(tuple(layer for layer in value.get("layers") or [] if layer is not None))
+
+
+# Every source the pipeline reads, named once: a path, encoded bytes, a binary file object, an
+# (H, W[, 1|3|4]) array, a PIL image, a Sketch, or a Gradio Sketchpad value (dict).
+ImageSource = str | os.PathLike | bytes | bytearray | BinaryIO | np.ndarray | Image.Image | Sketch | dict
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A decoded source, upright and at most WORK_SIDE pixels a side. `is_ink`: `image` is already
+    the ink, an "L" image of the alpha of strokes on a transparent canvas (a sketch, a transparent
+    PNG); otherwise it is a photo or scan whose ink the pipeline still has to find."""
+
+    image: Image.Image
+    is_ink: bool
+
+
+def decode(source: ImageSource) -> Picture:
+    """The one entry point: any ImageSource -> Picture. Raises ImageError or NoDigitError."""
     if source is None:
         raise NoDigitError("no digit found: nothing was drawn or uploaded")
     if isinstance(source, dict):
-        source = sketch_ink(source)
+        source = Sketch.from_gradio(source)
+    if isinstance(source, Sketch):
+        alpha = _bounded(Image.fromarray(sketch_alpha(source)), shared=False)
+        return Picture(alpha, is_ink=alpha.getextrema()[0] < OPAQUE)  # a canvas painted all over is no sketch
     if isinstance(source, Image.Image):
         image = source
     elif isinstance(source, np.ndarray):
@@ -40,25 +74,36 @@ def load_image(source: Any) -> Image.Image:
         image = _open(source)
     with contextlib.suppress(Exception):  # a malformed EXIF block must not lose the picture itself
         image = ImageOps.exif_transpose(image) or image
+    image = _bounded(image, shared=image is source)
+    if _has_transparency(image):  # strokes painted on transparent pixels: the ink is where paint is
+        return Picture(image.convert("RGBA").getchannel("A"), is_ink=True)
+    return Picture(image, is_ink=False)
+
+
+def _bounded(image: Image.Image, shared: bool) -> Image.Image:
+    """`image` reduced to at most WORK_SIDE a side (box filter: every pixel counts); in place unless
+    it is `shared` (the caller's own PIL image)."""
     if max(image.size) > WORK_SIDE:
-        image = image.copy() if image is source else image
+        image = image.copy() if shared else image
         image.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
     return image
 
 
-def sketch_ink(value: dict[str, Any]) -> np.ndarray:
-    """A Gradio Sketchpad value {"background", "layers", "composite"} -> (H, W, 4) uint8 black ink
-    whose alpha is the union of the layers' alpha. The strokes live in the layers on a transparent
-    background; the composite also holds the theme's background, which must not leak in. A layer is
-    an RGBA array, a PIL image, or an encoded image (path or bytes, as the app passes them)."""
-    alphas = [alpha for layer in value.get("layers") or [] if (alpha := _layer_alpha(layer)) is not None]
+def _has_transparency(image: Image.Image) -> bool:
+    """True for canvases whose strokes are painted on transparent pixels (sketches, RGBA exports)."""
+    if image.mode not in ("RGBA", "LA", "PA") and not (image.mode == "P" and "transparency" in image.info):
+        return False
+    return image.convert("RGBA").getchannel("A").getextrema()[0] < OPAQUE
+
+
+def sketch_alpha(sketch: Sketch) -> np.ndarray:
+    """(H, W) uint8: the union (maximum) of the layers' alpha. NoDigitError if no layer has any."""
+    alphas = [alpha for layer in sketch.layers if (alpha := _layer_alpha(layer)) is not None]
     if not alphas:
         raise NoDigitError("no digit found: the canvas is empty")
     if len({alpha.shape for alpha in alphas}) > 1:
         raise ImageError(f"sketch layers differ in size: {sorted({alpha.shape for alpha in alphas})}")
-    ink = np.zeros((*alphas[0].shape, 4), dtype=np.uint8)
-    ink[..., 3] = np.maximum.reduce(alphas)  # (H, W)
-    return ink
+    return np.maximum.reduce(alphas)
 
 
 def _layer_alpha(layer: Any) -> np.ndarray | None:

@@ -7,9 +7,8 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
-from lenet.pipeline.decode import NoDigitError
+from lenet.pipeline.decode import NoDigitError, Picture
 
 BACKGROUND_SIDE = 128  # the paper's lighting is estimated on an image this size: it varies slowly
 BACKGROUND_KERNEL = 15  # pixels at that size: wider than any stroke, narrower than a shadow's sweep
@@ -19,19 +18,13 @@ LABEL_SIDE = 160  # components are found on a copy this size: strokes 3 px apart
 NEAR = 0.35  # strokes farther than this (of the digit's size) from the digit are something else
 
 
-def has_transparency(image: Image.Image) -> bool:
-    """True for canvases whose strokes are painted on transparent pixels (sketches, RGBA exports)."""
-    if image.mode not in ("RGBA", "LA", "PA") and not (image.mode == "P" and "transparency" in image.info):
-        return False
-    return image.convert("RGBA").getchannel("A").getextrema()[0] < 230
-
-
-def ink_map(image: Image.Image) -> np.ndarray:
+def ink_map(picture: Picture) -> np.ndarray:
     """(H, W) float32 in [0, 1] where 1 is ink, whatever the mode, transparency, polarity or lighting."""
-    if has_transparency(image):
-        # Strokes on a transparent canvas: the ink is where paint is. Ignoring colour keeps a theme's
-        # background (dark or light) from leaking into the digit.
-        return np.asarray(image.convert("RGBA").getchannel("A"), dtype=np.float32) / 255.0
+    image = picture.image
+    if picture.is_ink:
+        # Strokes on a transparent canvas (decode kept their alpha): the ink is where paint is.
+        # Ignoring colour keeps a theme's background (dark or light) from leaking into the digit.
+        return np.asarray(image, dtype=np.float32) / 255.0
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         array = torch.from_numpy(np.asarray(image, dtype=np.float32))
         low, high = array.min(), array.max()

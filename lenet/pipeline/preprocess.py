@@ -10,38 +10,41 @@ strokes brought to MNIST's width, fitted into 20x20 anti-aliased, centred by mas
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 
-from lenet.pipeline.decode import ImageError, NoDigitError, load_image
-from lenet.pipeline.ink import digit_ink, has_transparency, ink_map
+from lenet.pipeline.decode import ImageError, ImageSource, NoDigitError, Sketch, decode
+from lenet.pipeline.ink import digit_ink, ink_map
 from lenet.pipeline.strokes import center_by_mass, normalize_strokes
 
-__all__ = ["ImageError", "ModelInput", "NoDigitError", "preprocess"]
+__all__ = ["ImageError", "ImageSource", "ModelInput", "NoDigitError", "Sketch", "preprocess"]
 
 
 @dataclass(frozen=True)
 class ModelInput:
-    """What the model sees: `pixels` (1, 28, 28) float in [0, 1], and the same as a PIL preview."""
+    """What the model sees: `levels`, (28, 28) uint8 grey levels as MNIST stores them; the model's
+    tensor and the preview are both derived from them, so they cannot disagree."""
 
-    pixels: torch.Tensor
-    preview: Image.Image
+    levels: np.ndarray
 
-    @classmethod
-    def from_levels(cls, levels: np.ndarray) -> ModelInput:
-        """(28, 28) uint8 grey levels, as MNIST stores them -> the tensor and the preview of them."""
-        pixels = torch.from_numpy(np.array(levels, dtype=np.uint8)).float().div(255.0)[None]  # (1, 28, 28)
-        return cls(pixels=pixels, preview=Image.fromarray(levels))
+    @property
+    def pixels(self) -> torch.Tensor:
+        """(1, 28, 28) float in [0, 1]: the model's input."""
+        return torch.from_numpy(self.levels.astype(np.float32)).div(255.0)[None]  # a copy: levels stay read-only
+
+    @property
+    def preview(self) -> Image.Image:
+        """The same levels as a 28x28 greyscale PIL image."""
+        return Image.fromarray(self.levels)
 
 
-def preprocess(source: Any) -> ModelInput:
+def preprocess(source: ImageSource) -> ModelInput:
     """The whole pipeline: any image source -> ModelInput. Raises ImageError or NoDigitError."""
-    image = load_image(source)
+    picture = decode(source)
     # Transparent canvases hold nothing but strokes; only photos have shadows and paper edges.
-    ink, edge = digit_ink(ink_map(image), drop_border=not has_transparency(image))
+    ink, edge = digit_ink(ink_map(picture), drop_border=not picture.is_ink)
     canvas = center_by_mass(normalize_strokes(ink, edge))  # (28, 28) float in [0, 1]
-    # Quantise to 8 bits like MNIST itself, so the preview and the tensor are the same numbers.
-    return ModelInput.from_levels(np.round(canvas * 255).astype(np.uint8))  # (28, 28)
+    # Quantise to 8 bits like MNIST itself: the levels the model and the preview share.
+    return ModelInput(np.round(canvas * 255).astype(np.uint8))  # (28, 28)

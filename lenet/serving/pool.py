@@ -25,7 +25,6 @@ import sys
 import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -33,7 +32,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from lenet.model import LeNet5, LeNetConfig
-from lenet.pipeline.preprocess import ImageError, ModelInput, NoDigitError
+from lenet.pipeline.preprocess import ImageError, ImageSource, ModelInput, NoDigitError, Sketch
 from lenet.predict import Prediction, Predictor
 
 log = logging.getLogger("lenet.serving")
@@ -46,7 +45,7 @@ class WorkerError(RuntimeError):
     server's trouble, not the image's, so not an ImageError."""
 
 
-def _pack(item: Any, blobs: list[bytes]) -> dict | None:
+def _pack(item: ImageSource, blobs: list[bytes]) -> dict | None:
     """An image source -> its JSON description; file contents go to `blobs` as separate frames."""
     if item is None:
         return None
@@ -55,12 +54,14 @@ def _pack(item: Any, blobs: list[bytes]) -> dict | None:
     if isinstance(item, bytes | bytearray | memoryview):
         blobs.append(bytes(item))
         return {"blob": len(blobs) - 1}
-    if isinstance(item, dict):  # a Sketchpad value: only its stroke layers carry the digit
-        return {"layers": [_pack(layer, blobs) for layer in item.get("layers") or []]}
+    if isinstance(item, dict):  # a Gradio Sketchpad value
+        item = Sketch.from_gradio(item)
+    if isinstance(item, Sketch):
+        return {"layers": [_pack(layer, blobs) for layer in item.layers]}
     raise TypeError(f"PredictorPool takes file paths, bytes or Sketchpad values, not {type(item).__name__}")
 
 
-def _unpack(spec: dict | None, blobs: list[bytes]) -> Any:
+def _unpack(spec: dict | None, blobs: list[bytes]) -> ImageSource:
     """The inverse of _pack, in the worker."""
     if spec is None:
         return None
@@ -68,7 +69,7 @@ def _unpack(spec: dict | None, blobs: list[bytes]) -> Any:
         return Path(spec["path"])
     if "blob" in spec:
         return blobs[spec["blob"]]
-    return {"background": None, "layers": [_unpack(layer, blobs) for layer in spec["layers"]], "composite": None}
+    return Sketch(tuple(_unpack(layer, blobs) for layer in spec["layers"]))
 
 
 class _Worker:
@@ -159,7 +160,7 @@ class PredictorPool:
         """The worker processes' ids (for logs and monitoring)."""
         return [worker.process.pid for worker in list(self._running)]
 
-    def predict(self, source: Any, k: int = 3) -> Prediction:
+    def predict(self, source: ImageSource, k: int = 3) -> Prediction:
         """A file path, bytes or Sketchpad value -> Prediction, as Predictor.predict. Raises
         ImageError or NoDigitError from the pipeline, WorkerError if its worker crashed or hung."""
         blobs: list[bytes] = []
@@ -190,7 +191,7 @@ class PredictorPool:
             error = {"ImageError": ImageError, "NoDigitError": NoDigitError}.get(answer["error"], RuntimeError)
             raise error(answer["message"])
         levels = np.frombuffer(preview, dtype=np.uint8).reshape(answer["shape"])
-        return Prediction(top=[(label, p) for label, p in answer["top"]], model_input=ModelInput.from_levels(levels))
+        return Prediction(top=[(label, p) for label, p in answer["top"]], model_input=ModelInput(levels))
 
     def close(self) -> None:
         """Stop the idle workers; busy ones stop when their call returns and this process exits."""
@@ -224,7 +225,7 @@ def serve(connection: Connection) -> None:
             traceback.print_exc()
             connection.send_bytes(json.dumps({"error": type(err).__name__, "message": str(err)}).encode())
             continue
-        levels = np.asarray(prediction.model_input.preview)  # (28, 28) uint8
+        levels = prediction.model_input.levels  # (28, 28) uint8
         connection.send_bytes(json.dumps({"top": prediction.top, "shape": list(levels.shape)}).encode())
         connection.send_bytes(levels.tobytes())
 

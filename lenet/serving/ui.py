@@ -23,6 +23,7 @@ from gradio.utils import get_upload_folder
 from PIL import Image
 from pydantic import Field
 
+from lenet.pipeline.decode import Sketch
 from lenet.serving.guard import NOT_RECEIVED, is_received_file
 
 log = logging.getLogger("lenet.serving.ui")
@@ -201,7 +202,7 @@ class SketchInput(gr.Sketchpad):
             layers = self.blobs.take(payload.id[:64])
         else:
             layers = [received_path(layer.path) for layer in payload.layers if layer is not None and layer.path]
-        return {"background": None, "layers": layers, "composite": None}
+        return Sketch(tuple(layers))
 
     def get_block_name(self) -> str:
         return "imageeditor"  # the browser renders it with gr.Sketchpad's own front end
