@@ -15,6 +15,7 @@ import torch
 from safetensors.torch import load_file
 
 from lenet.checkpoint import STATE_DIR, STATE_JSON, load_model
+from lenet.model import LeNet5
 from lenet.training.recipe import OptimConfig, Recipe, RecipeError
 from lenet.training.train import evaluate, learning_rate, train
 
@@ -145,3 +146,11 @@ def test_train_cli_reports_a_bad_recipe_without_a_traceback(tmp_path, cli_env):
     )
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: recipe {tmp_path / 'nope.toml'} not found"
+
+
+@pytest.mark.parametrize("recipe_file", sorted((ROOT / "train").glob("*.toml")), ids=lambda p: p.stem)
+def test_every_shipped_recipe_parses_into_a_model(recipe_file):
+    """Each recipe in train/ is valid: typed, and its [model] builds a LeNet-5 of the expected size."""
+    recipe = Recipe.from_toml(recipe_file)
+    assert recipe.name == recipe_file.stem and recipe.epochs >= 1
+    assert 60_000 < LeNet5(recipe.model).num_parameters() < 65_000

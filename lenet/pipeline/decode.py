@@ -74,10 +74,15 @@ def decode(source: ImageSource) -> Picture:
         image = _open(source)
     with contextlib.suppress(Exception):  # a malformed EXIF block must not lose the picture itself
         image = ImageOps.exif_transpose(image) or image
-    image = _bounded(image, shared=image is source)
-    if _has_transparency(image):  # strokes painted on transparent pixels: the ink is where paint is
-        return Picture(image.convert("RGBA").getchannel("A"), is_ink=True)
-    return Picture(image, is_ink=False)
+    alpha = _alpha(image)
+    # Strokes painted on transparent pixels (sketches, canvas exports): the ink is where paint is, so
+    # only the alpha band is reduced, a quarter of the work of reducing RGBA. An opaque alpha (its
+    # least value OPAQUE or more, which no reduction can lower) marks a picture, not strokes.
+    if alpha is not None and alpha.getextrema()[0] < OPAQUE:
+        alpha = _bounded(alpha, shared=False)
+        if alpha.getextrema()[0] < OPAQUE:
+            return Picture(alpha, is_ink=True)
+    return Picture(_bounded(image, shared=image is source), is_ink=False)
 
 
 def _bounded(image: Image.Image, shared: bool) -> Image.Image:
@@ -89,11 +94,13 @@ def _bounded(image: Image.Image, shared: bool) -> Image.Image:
     return image
 
 
-def _has_transparency(image: Image.Image) -> bool:
-    """True for canvases whose strokes are painted on transparent pixels (sketches, RGBA exports)."""
-    if image.mode not in ("RGBA", "LA", "PA") and not (image.mode == "P" and "transparency" in image.info):
-        return False
-    return image.convert("RGBA").getchannel("A").getextrema()[0] < OPAQUE
+def _alpha(image: Image.Image) -> Image.Image | None:
+    """The image's alpha band as a new "L" image; None when it has no transparency at all."""
+    if image.mode in ("RGBA", "LA"):
+        return image.getchannel("A")
+    if image.mode == "PA" or (image.mode == "P" and "transparency" in image.info):
+        return image.convert("RGBA").getchannel("A")
+    return None
 
 
 def sketch_alpha(sketch: Sketch) -> np.ndarray:
