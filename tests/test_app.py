@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import http.server
 import io
-import itertools
 import os
 import shutil
 import signal
@@ -23,19 +22,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from testkit.render import DIGITS, draw, photo_bytes
+from testkit.browser import CHROMIUM, CHROMIUM_FLAGS, stroke_digit
+from testkit.render import draw, photo_bytes
 
 from .conftest import ROOT, children_running, running_app, wait_gone
 
-CHROMIUM = os.environ.get("LENET_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = ROOT / "test-output" / "app"
 
 
@@ -210,22 +201,6 @@ def page(browser):
 def open_app(page, url: str):
     page.goto(url)
     page.locator("#sketchpad canvas").first.wait_for(state="visible", timeout=60_000)
-
-
-def stroke_digit(page, frame, label: int) -> None:
-    """Draw DIGITS[label] on the Sketchpad with real mouse strokes: press, move along, release."""
-    canvas = frame.locator("#sketchpad canvas").first
-    box = canvas.bounding_box()
-    side = min(box["width"], box["height"])
-    left, top = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
-    for line in DIGITS[label]:
-        points = [(left + (0.3 + 0.4 * x) * side, top + (0.22 + 0.56 * y) * side) for x, y in line]
-        page.mouse.move(*points[0])
-        page.mouse.down()
-        for (x0, y0), (x1, y1) in itertools.pairwise(points):
-            for step in range(1, 9):  # intermediate moves: a hand's stroke, not a jump
-                page.mouse.move(x0 + (x1 - x0) * step / 8, y0 + (y1 - y0) * step / 8)
-        page.mouse.up()
 
 
 def shown_label(frame, timeout: float = 30) -> tuple[str, int]:
