@@ -248,6 +248,16 @@ def test_upload_a_photo(page, app_url, tmp_path):
     page.screenshot(path=SCREENSHOTS / "photo-4.png")
 
 
+def test_clicking_an_example_predicts_it(page, app_url):
+    """The examples reach the app as files in Gradio's cache, which the request guard lets through."""
+    open_app(page, app_url)
+    page.get_by_role("tab", name="Photo").click()
+    example = page.locator("button.gallery-item").filter(has=page.locator("img[src$='drawn-3.png']")).first
+    example.click()
+    top, classes = shown_label(page)
+    assert top == "3" and classes == 3
+
+
 def test_app_embedded_in_an_iframe(page, app_url, tmp_path):
     """A teacher's page on another origin embeds the app; drawing inside the frame predicts."""
     (tmp_path / "index.html").write_text(
