@@ -11,6 +11,14 @@ processes (`python -m lenet.serving.pool`), each holding its own copy of the mod
   pickled objects (which a corrupted or hostile stream could turn into code);
 - a worker that crashes or hangs (past `timeout`) costs one answer, a WorkerError, not the server:
   it is killed and replaced.
+
+The standard library does the parts it does as well: subprocess starts the workers, a
+socket.socketpair connects them, and multiprocessing.connection.Connection frames the bytes
+(send_bytes / recv_bytes only; its recv would unpickle). The pool itself is written here because
+multiprocessing.Pool and concurrent.futures.ProcessPoolExecutor do the rest differently from what a
+server needs: their workers re-import the main module (app.py, building the whole UI again in each),
+they exchange pickles, a hung task cannot be stopped alone, and a worker that dies breaks a
+ProcessPoolExecutor for every later call (BrokenProcessPool) instead of costing one answer.
 """
 
 from __future__ import annotations
