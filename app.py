@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 
 from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError
 from lenet.hub import load_serving_model, serving_pin
-from lenet.serving.guard import FORM_OVERHEAD_BYTES, RequestGuard, sweeping_lifespan
+from lenet.serving.guard import RequestGuard, sweeping_lifespan
 from lenet.serving.pool import WorkerError, make_predictor
 from lenet.serving.ui import EXAMPLES, PhotoInput, PreviewImage, SketchInput, received_folders
 
@@ -40,7 +40,7 @@ def launch_options() -> dict:
     """demo.launch()'s settings, fresh each call (Gradio edits app_kwargs in place): the limits above,
     and lenet.serving.guard around Gradio's server: request bodies bounded before they are read, no request
     naming a server file it did not upload, the folders of expired uploads removed."""
-    guard = Middleware(RequestGuard, folders=received_folders, form_bytes=MAX_FILE_BYTES + FORM_OVERHEAD_BYTES)
+    guard = Middleware(RequestGuard, folders=received_folders, upload_bytes=MAX_FILE_BYTES)
     return {
         "max_file_size": MAX_FILE_BYTES,
         "state_session_capacity": SESSIONS,

@@ -143,9 +143,8 @@ def load_model(path: str | Path, map_location: str = "cpu") -> LeNet5:
 
 
 def checkpoint_files(path: str | Path) -> dict[str, bytes]:
-    """{name: bytes} of the files a checkpoint folder holds (MODEL_FILES), after checking that it
-    loads: what `push` uploads, so the Hub gets the bytes that were trained and evaluated."""
-    load_model(path)
+    """{name: bytes} of the files a checkpoint folder holds (MODEL_FILES): what `push` uploads, once
+    it has loaded them, so the Hub gets the bytes that were trained and evaluated."""
     folder = readable_folder(path)
     return {name: (folder / name).read_bytes() for name in MODEL_FILES if (folder / name).is_file()}
 

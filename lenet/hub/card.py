@@ -142,7 +142,8 @@ Per digit:
 ## Usage
 
 The model class lives in the `lenet` package (in the Space's files and the project's repository;
-`lenet/model.py` alone needs only torch and huggingface_hub). Pin the revision you tested:
+`lenet/model.py` and `lenet/checkpoint.py`, which loads it, need only torch, safetensors and
+huggingface_hub). Pin the revision you tested:
 
 ```python
 from lenet import LeNet5, Predictor

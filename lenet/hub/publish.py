@@ -35,11 +35,12 @@ def push(
     sha to pin: its own files, byte for byte (model.safetensors, config.json, metrics.json), and
     README.md, the model card built from them. With `out`, write those files there instead and
     upload nothing (returns None)."""
-    files = checkpoint_files(checkpoint)
+    model = load_model(checkpoint)  # strictly: a checkpoint that does not load is not pushed
     metrics = read_metrics(checkpoint)
     if not metrics or "test_accuracy" not in metrics:
         raise CheckpointError(f"{Path(checkpoint) / METRICS_NAME} is missing: the model card is built from it")
-    files["README.md"] = str(model_card(load_model(checkpoint), metrics, repo_id, space_id)).encode()
+    files = checkpoint_files(checkpoint)
+    files["README.md"] = str(model_card(model, metrics, repo_id, space_id)).encode()
     if out is not None:
         folder = empty_folder(out)
         for name, content in files.items():

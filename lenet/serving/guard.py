@@ -63,23 +63,23 @@ class RequestGuard:
     reads it, and refuses JSON that names a server file the request did not upload.
 
     - multipart bodies (uploads, the Sketchpad's blobs) must declare a Content-Length of at most
-      `form_bytes`; the HTTP server then enforces that length, so nothing past it is read;
+      `upload_bytes` plus FORM_OVERHEAD_BYTES; the HTTP server then enforces that length, so nothing
+      past it is read;
     - any other body is read here, up to `json_bytes`, and handed on unchanged if it passes;
     - in a body that parses as JSON, every file object's "path" must be inside `folders()`
-      (`is_received_file`).
-      Gradio checks this only for file objects that carry its "meta" marker; `gr.Image` accepts a
-      bare {"path": ...} and would open any file on the server.
+      (`is_received_file`). Gradio checks this only for file objects that carry its "meta"
+      marker; `gr.Image` accepts a bare {"path": ...} and would open any file on the server.
     """
 
     def __init__(
         self,
         app: Callable,
         folders: Callable[[], Iterable[str | os.PathLike]],
+        upload_bytes: int,
         json_bytes: int = JSON_BYTES,
-        form_bytes: int = 10 * 1024 * 1024 + FORM_OVERHEAD_BYTES,
     ):
         self.app, self.folders = app, folders
-        self.json_bytes, self.form_bytes = json_bytes, form_bytes
+        self.json_bytes, self.form_bytes = json_bytes, upload_bytes + FORM_OVERHEAD_BYTES
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
