@@ -14,8 +14,9 @@ from starlette.middleware import Middleware
 from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError
 from lenet.hub import load_serving_model, serving_pin
 from lenet.serving.guard import RequestGuard, sweeping_lifespan
+from lenet.serving.pad import ANSWERED, DrawingPad
 from lenet.serving.pool import WorkerError, make_predictor
-from lenet.serving.ui import EXAMPLES, PhotoInput, PreviewImage, SketchInput, received_folders
+from lenet.serving.ui import EXAMPLES, PhotoInput, PreviewImage, received_folders
 
 # Gradio recomputes a pandas summary of its last 10,000 events after every event (for its monitoring
 # page), which costs 3 ms of the server's one Python thread at 100 events and 18 ms at 10,000: once
@@ -42,6 +43,7 @@ def launch_options() -> dict:
     naming a server file it did not upload, the folders of expired uploads removed."""
     guard = Middleware(RequestGuard, folders=received_folders, upload_bytes=MAX_FILE_BYTES)
     return {
+        "css": CSS,
         "max_file_size": MAX_FILE_BYTES,
         "state_session_capacity": SESSIONS,
         "app_kwargs": {"middleware": [guard], "lifespan": sweeping_lifespan(get_upload_folder, every=CACHE_SECONDS)},
@@ -55,17 +57,13 @@ INTRO = (
     "[LeNet-5](https://yann.lecun.com/exdb/publis/pdf/lecun-01a.pdf), trained on MNIST, shows its top 3 guesses "
     "and the 28x28 image it actually sees."
 )
-# The Sketchpad starts with no tool selected, and clearing it deselects the tool again; it then asks
-# to "select the draw tool to start". Select the brush whenever that happens, so drawing just works.
-SELECT_BRUSH = """() => {
-  const hintShown = (root) => [...root.querySelectorAll('*')].some(
-    (e) => e.children.length === 0 && e.textContent.trim().toLowerCase() === 'select the draw tool to start');
-  setInterval(() => {
-    const pad = document.querySelector('#sketchpad');
-    const brush = pad?.querySelector('button[aria-label="Brush"]');
-    if (brush && hintShown(pad)) brush.click();
-  }, 250);
-}"""
+CSS = """
+/* The drawing pad is its own box: no padding around it, so it spans the column on a phone. */
+#sketchpad .html-container { padding: 0; }
+/* An answer to a drawing still in progress is dimmed (lenet/serving/pad.js): the first stroke of a 4
+   is not a 1 for certain. */
+html[data-lenet-pad="provisional"] :is(#top3, #seen) { opacity: 0.35; transition: opacity 0.1s; }
+"""
 
 # LENET_REPO_ID (+ LENET_REVISION, a commit sha), or the Space's model-pin.json, serves weights from
 # the Hub; without either, or when they cannot be loaded, the bundled ones.
@@ -92,9 +90,9 @@ def _predict(source) -> tuple[dict[str, float] | None, Image.Image | None, str]:
     return prediction.as_dict(), preview, f"Looks like a **{label}** ({probability:.0%} sure)."
 
 
-def predict_sketch(sketch: dict | None):
-    """Sketchpad value -> top-3, model input, message."""
-    return _predict(sketch)
+def predict_sketch(drawing: bytes | None):
+    """The pad's drawing (PNG bytes; None when blank) -> top-3, model input, message."""
+    return _predict(drawing)
 
 
 def predict_image(image: str | None):
@@ -109,16 +107,7 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
     with gr.Row(equal_height=False):
         with gr.Column():
             with gr.Tab("Draw"):
-                sketchpad = SketchInput(
-                    label="Draw a digit",
-                    elem_id="sketchpad",
-                    image_mode="RGBA",
-                    canvas_size=(400, 400),
-                    fixed_canvas=True,
-                    layers=False,
-                    # A mid blue reads on the light theme's white canvas and on the dark theme's grey.
-                    brush=gr.Brush(default_size=22, colors=["#2563eb"], color_mode="fixed"),
-                )
+                sketchpad = DrawingPad(elem_id="sketchpad")
             with gr.Tab("Photo"):
                 photo = PhotoInput(
                     label="Upload, paste or snap a digit",
@@ -145,9 +134,8 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
     outputs = [top3, seen, message]
     # Both endpoints share one pool of CONCURRENCY workers (one concurrency_id), not a pool each.
     events = {"trigger_mode": "always_last", "concurrency_id": "predict"}
-    sketchpad.change(predict_sketch, sketchpad, outputs, api_name="predict_sketch", **events)
+    sketchpad.drawn(predict_sketch, sketchpad, outputs, api_name="predict_sketch", **events).then(None, js=ANSWERED)
     photo.change(predict_image, photo, outputs, api_name="predict_image", **events)
-    demo.load(None, js=SELECT_BRUSH)
 
 # A bounded queue: past QUEUE_SIZE waiting requests (seconds of work), people are told the app is busy
 # instead of waiting on a spinner for minutes.

@@ -4,8 +4,8 @@
 
 Starts the app in a child process on 127.0.0.1 (testkit/appserver.py: app.py's own queue and
 concurrency settings). Each client is a thread with its own connection (testkit/httpapi.py) that
-sends what the page sends: a sketch (the Sketchpad's background, stroke layer and composite
-uploaded, then /predict_sketch) or a photo (uploaded, then /predict_image), and loads the preview.
+sends what the page sends: a drawing (the pad's PNG, inline in the /predict_sketch call) or a photo
+(uploaded, then /predict_image), and loads the preview.
 Between requests a client waits a random think time with mean `--think` seconds, as a person
 drawing does (about a stroke a second); `--think 0` sends back to back and measures the ceiling.
 Prints requests/s, the CPU time per request of the server and its prediction workers
@@ -19,33 +19,24 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 from PIL import Image
 
 from testkit.appserver import ROOT, AppServer, cpu_seconds, memory_mib
 from testkit.httpapi import GradioHTTP
-from testkit.render import DIGITS, draw
+from testkit.render import DIGITS, data_url, draw
 
 
-def make_sketches(folder: Path) -> list[tuple[str, Path, Path, Path]]:
-    """(label, background, layer, composite) PNGs as the 400x400 Sketchpad uploads them."""
-    sketches = []
+def make_drawings() -> list[tuple[str, str]]:
+    """(label, the pad's value) for each digit drawn with three brush widths on the 400x400 pad."""
+    drawings = []
     for label in sorted(DIGITS):
         for brush in (12, 22, 34):
-            background = Image.new("RGBA", (400, 400), (255, 255, 255, 255))
             layer = draw(Image.new("RGBA", (400, 400), (0, 0, 0, 0)), label, (90, 50, 240), brush, (37, 99, 235, 255))
-            composite = background.copy()
-            composite.alpha_composite(layer)
-            paths = []
-            for name, image in (("background", background), ("layer", layer), ("composite", composite)):
-                paths.append(folder / f"sketch-{label}-{brush}-{name}.png")
-                image.save(paths[-1])
-            sketches.append((str(label), *paths))
-    return sketches
+            drawings.append((str(label), data_url(layer)))
+    return drawings
 
 
 class Client(threading.Thread):
@@ -64,13 +55,8 @@ class Client(threading.Thread):
         kind = "sketch" if self.random.random() < self.sketch_share else "photo"
         start = time.perf_counter()
         if kind == "sketch":
-            label, background, layer, composite = self.random.choice(self.sketches)
-            value = {
-                "background": api.upload(background),
-                "layers": [api.upload(layer)],
-                "composite": api.upload(composite),
-            }
-            top3, preview, _ = api.call("predict_sketch", value)
+            label, drawing = self.random.choice(self.sketches)
+            top3, preview, _ = api.call("predict_sketch", drawing)
         else:
             photo = self.random.choice(self.photos)
             label = photo.stem[-1]  # the examples are named after their digit
@@ -116,8 +102,8 @@ def main() -> None:
     args = parser.parse_args()
 
     photos = sorted((ROOT / "examples").glob("photo-*.jpg"))
-    with tempfile.TemporaryDirectory() as folder, AppServer() as server:
-        sketches = make_sketches(Path(folder))
+    sketches = make_drawings()
+    with AppServer() as server:
 
         def crowd(seconds: float, seed: int) -> list[Client]:
             stop_at = time.monotonic() + seconds

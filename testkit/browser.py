@@ -1,5 +1,5 @@
 """Debian's Chromium driven by Playwright, as the browser tests and bench.draw_latency use it: its
-path and flags, and a digit drawn with real mouse strokes on the app's Sketchpad."""
+path and flags, and a digit drawn on the app's drawing pad with real mouse strokes or touches."""
 
 from __future__ import annotations
 
@@ -19,17 +19,47 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def stroke_digit(page, frame, label: int) -> None:
-    """Draw DIGITS[label] on the Sketchpad with real mouse strokes: press, move along, release."""
-    canvas = frame.locator("#sketchpad canvas").first
-    box = canvas.bounding_box()
+def digit_strokes(frame, label: int) -> list[list[tuple[float, float]]]:
+    """DIGITS[label] as page coordinates on the drawing pad: each stroke's points, 8 steps between
+    the digit's own points (a hand's stroke, not jumps)."""
+    box = frame.locator("#sketchpad canvas").first.bounding_box()
     side = min(box["width"], box["height"])
     left, top = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
+    strokes = []
     for line in DIGITS[label]:
         points = [(left + (0.3 + 0.4 * x) * side, top + (0.22 + 0.56 * y) * side) for x, y in line]
-        page.mouse.move(*points[0])
-        page.mouse.down()
+        steps = [points[0]]
         for (x0, y0), (x1, y1) in itertools.pairwise(points):
-            for step in range(1, 9):  # intermediate moves: a hand's stroke, not a jump
-                page.mouse.move(x0 + (x1 - x0) * step / 8, y0 + (y1 - y0) * step / 8)
-        page.mouse.up()
+            steps += [(x0 + (x1 - x0) * step / 8, y0 + (y1 - y0) * step / 8) for step in range(1, 9)]
+        strokes.append(steps)
+    return strokes
+
+
+def mouse_stroke(page, points: list[tuple[float, float]]) -> None:
+    """Press at the first point, move along the rest, release."""
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for point in points[1:]:
+        page.mouse.move(*point)
+    page.mouse.up()
+
+
+def stroke_digit(page, frame, label: int) -> None:
+    """Draw DIGITS[label] on the drawing pad with real mouse strokes (`frame`: the page, or the frame
+    the app is embedded in)."""
+    for points in digit_strokes(frame, label):
+        mouse_stroke(page, points)
+
+
+def touch_digit(page, label: int) -> None:
+    """Draw DIGITS[label] with a finger: Chromium's touch events (CDP), as a phone's screen sends
+    them; the page must be opened with has_touch=True."""
+    cdp = page.context.new_cdp_session(page)
+    for points in digit_strokes(page, label):
+        cdp.send(
+            "Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": points[0][0], "y": points[0][1]}]}
+        )
+        for x, y in points[1:]:
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()

@@ -3,6 +3,7 @@ digits drawn with it on canvases, Sketchpad values and phone-like photos; testki
 
 from __future__ import annotations
 
+import base64
 import io
 import math
 
@@ -39,6 +40,17 @@ def encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **options)
     return buffer.getvalue()
+
+
+def data_url(image: Image.Image) -> str:
+    """`image` as a PNG data URL, as the app's drawing pad sends a drawing."""
+    return "data:image/png;base64," + base64.b64encode(encode(image)).decode()
+
+
+def pad_drawing(label: int) -> str:
+    """The drawing pad's value for DIGITS[label] drawn with its brush: blue strokes, 22 px wide, on a
+    transparent 400x400 canvas."""
+    return data_url(draw(Image.new("RGBA", (400, 400), (0, 0, 0, 0)), label, (80, 60, 260), 22, (37, 99, 235, 255)))
 
 
 def sketch_value(label: int, brush: int, background: tuple[int, int, int, int]) -> dict:

@@ -1,8 +1,9 @@
 """The Gradio app, served for real on 127.0.0.1: its API through gradio_client, its UI in Chromium.
 
-Browser tests drive Debian's Chromium with Playwright: real mouse strokes on the Sketchpad, a photo
-upload, clearing, dark theme, and the app embedded in an iframe. Without a browser they skip
-locally and fail in CI (CI=true). Screenshots of each state go to test-output/app/.
+Browser tests drive Debian's Chromium with Playwright: real mouse strokes and touches on the
+drawing pad (its layout on a desktop and a phone, strokes begun outside it, answers to a half-drawn
+digit shown as provisional, Clear), a photo upload, dark theme, and the app embedded in an iframe.
+Without a browser they skip locally and fail in CI (CI=true). Screenshots of each state go to test-output/app/.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from testkit.browser import CHROMIUM, CHROMIUM_FLAGS, stroke_digit
-from testkit.render import draw, photo_bytes
+from testkit.browser import CHROMIUM, CHROMIUM_FLAGS, digit_strokes, mouse_stroke, stroke_digit, touch_digit
+from testkit.render import pad_drawing, photo_bytes
 
 from .conftest import ROOT, children_running, running_app, wait_gone
 
@@ -60,15 +61,15 @@ def test_predict_image_endpoint(client, tmp_path, label):
         assert image.size == (196, 196)
 
 
-def test_predict_sketch_endpoint(client, tmp_path):
-    from gradio_client import handle_file
-
-    layer = tmp_path / "layer.png"
-    draw(Image.new("RGBA", (400, 400), (0, 0, 0, 0)), 7, (80, 60, 260), 14, (37, 99, 235, 255)).save(layer)
-    value = {"background": None, "layers": [handle_file(str(layer))], "composite": None}
-    result, _, message = client.predict(value, api_name="/predict_sketch")
+def test_predict_sketch_endpoint(client):
+    """The drawing endpoint takes the pad's value, a PNG data URL, as any client can send it."""
+    result, preview, message = client.predict(pad_drawing(7), api_name="/predict_sketch")
     assert result["label"] == "7" and len(top3(result)) == 3
     assert "**7**" in message
+    with Image.open(preview) as image:
+        assert image.size == (196, 196)
+    result, preview, message = client.predict("", api_name="/predict_sketch")  # a cleared pad
+    assert not result.get("confidences") and preview is None and message.startswith("Draw a digit")
 
 
 def test_many_people_asking_at_once_all_get_the_whole_preview(app_url):
@@ -190,9 +191,21 @@ def browser():
         browser.close()
 
 
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True}
+
+
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(**DESKTOP)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(**PHONE)
     page = context.new_page()
     yield page
     context.close()
@@ -216,7 +229,15 @@ def shown_label(frame, timeout: float = 30) -> tuple[str, int]:
 
 
 def clear_canvas(frame) -> None:
-    frame.locator('#sketchpad button[aria-label="Clear canvas"]').first.click()
+    frame.locator("#sketchpad").get_by_role("button", name="Clear").click()
+
+
+INK_PIXELS = "() => document.querySelector('#sketchpad canvas').getContext('2d').getImageData(0, 0, 400, 400).data.filter((v, i) => i % 4 === 3 && v > 0).length"  # noqa: E501
+
+
+def settled(page, timeout: float = 30_000) -> None:
+    """Wait until the pad's answer is final (lenet/serving/pad.js)."""
+    page.wait_for_function("() => document.documentElement.dataset.lenetPad === 'answered'", timeout=timeout)
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
@@ -235,6 +256,95 @@ def test_draw_three_digits(page, app_url, theme):
         page.wait_for_function("() => !document.querySelector('#top3 h2')?.innerText.trim()", timeout=30_000)
     assert "Draw a digit" in page.locator("#message").inner_text()
     page.screenshot(path=SCREENSHOTS / f"cleared-{theme}.png")
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_the_pad_fills_its_box_and_has_no_tool_but_clear(browser, app_url, device):
+    """The drawing area is the whole box, square, as wide as the column allows on a desktop and
+    nearly the screen's width on a phone; no zoom, pan, colour or size controls; a visible Clear."""
+    context = browser.new_context(**(DESKTOP if device == "desktop" else PHONE))
+    page = context.new_page()
+    try:
+        open_app(page, app_url)
+        pad = page.locator("#sketchpad")
+        canvas, surface = pad.locator("canvas").bounding_box(), pad.locator(".lenet-surface").bounding_box()
+        inner = {key: surface[key] + (1 if key in "xy" else -2) for key in ("x", "y", "width", "height")}  # 1px border
+        assert all(abs(canvas[key] - inner[key]) <= 1 for key in inner), (canvas, surface)
+        assert abs(canvas["width"] - canvas["height"]) <= 1
+        assert page.evaluate("() => document.querySelector('#sketchpad canvas').width") == 400
+        width = page.viewport_size["width"]
+        if device == "phone":
+            assert canvas["width"] >= 0.8 * width and canvas["x"] >= 0 and canvas["x"] + canvas["width"] <= width
+        else:
+            assert canvas["width"] >= 450
+        buttons = pad.get_by_role("button")
+        assert buttons.count() == 1 and buttons.first.inner_text().strip() == "Clear" and buttons.first.is_visible()
+        for tool in ("Pan", "Zoom in", "Zoom out", "Color", "Brush Size", "Brush", "Erase"):
+            assert page.locator(f'button[aria-label="{tool}"]').count() == 0, tool
+        page.screenshot(path=SCREENSHOTS / f"pad-{device}.png")
+    finally:
+        context.close()
+
+
+def test_a_stroke_begun_outside_the_pad_draws(page, app_url):
+    """A mouse pressed beside the pad and dragged into it draws from where it comes in, and goes on
+    drawing when it leaves and comes back; a press outside that never enters draws nothing."""
+    open_app(page, app_url)
+    box = page.locator("#sketchpad canvas").bounding_box()
+    middle = box["y"] + box["height"] / 2
+    mouse_stroke(page, [(box["x"] - 60, middle - 100), (box["x"] - 20, middle - 100)])  # beside it only
+    assert page.evaluate(INK_PIXELS) == 0
+    left, right = box["x"] - 40, box["x"] + box["width"] * 0.7
+    mouse_stroke(page, [(left + (right - left) * step / 20, middle) for step in range(21)])
+    settled(page)
+    ink = page.evaluate(INK_PIXELS)
+    assert ink > 0.6 * 280 * 22 and page.locator("#message").inner_text().strip() != ""
+    clear_canvas(page)
+    settled(page)
+    assert page.evaluate(INK_PIXELS) == 0 and page.locator(".lenet-hint").is_visible()
+
+
+def test_touch_draws_on_a_phone_and_does_not_scroll(phone, app_url):
+    open_app(phone, app_url)
+    phone.locator("#sketchpad canvas").scroll_into_view_if_needed()
+    scrolled = phone.evaluate("() => window.scrollY")
+    touch_digit(phone, 7)
+    shown_label(phone)
+    settled(phone)
+    assert shown_label(phone) == ("7", 3)
+    assert phone.evaluate("() => window.scrollY") == scrolled
+    phone.screenshot(path=SCREENSHOTS / "phone-7.png", full_page=True)
+
+
+# Records what #top3 shows each time it or the pad's state changes: [label, state].
+WATCH_ANSWERS = """() => {
+  window.shownAnswers = [];
+  const note = () => window.shownAnswers.push([
+    document.querySelector('#top3 h2')?.innerText.trim() ?? '', document.documentElement.dataset.lenetPad]);
+  const everything = {subtree: true, childList: true, characterData: true};
+  new MutationObserver(note).observe(document.querySelector('#top3'), everything);
+  new MutationObserver(note).observe(document.documentElement, {attributes: true, attributeFilter: ['data-lenet-pad']});
+}"""
+
+
+def test_a_half_drawn_digit_is_never_shown_as_the_answer(page, app_url):
+    """A 4 drawn in two strokes with a short lift between: the first stroke's answer comes while the
+    second is on its way and shows only as provisional (dimmed); the only answer ever shown as final
+    is 4."""
+    open_app(page, app_url)
+    page.evaluate(WATCH_ANSWERS)
+    first, second = digit_strokes(page, 4)
+    mouse_stroke(page, first)
+    page.wait_for_function("() => window.shownAnswers.some(([label]) => label)", timeout=30_000)
+    assert page.evaluate("() => getComputedStyle(document.querySelector('#top3')).opacity") != "1"
+    time.sleep(0.15)
+    mouse_stroke(page, second)
+    settled(page)
+    shown = page.evaluate("() => window.shownAnswers")
+    finals = {label for label, state in shown if state == "answered" and label}
+    early = [label for label, state in shown if state == "provisional" and label]
+    assert finals == {"4"}, shown
+    assert early and page.locator("#top3 h2").inner_text().strip() == "4", shown
 
 
 def test_upload_a_photo(page, app_url, tmp_path):

@@ -13,9 +13,11 @@ import time
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError, Predictor
 from testkit.badfiles import NO_DIGIT, UNREADABLE, Case, digit_image, make_bad_files
+from testkit.render import data_url
 
 from .conftest import ROOT
 
@@ -125,8 +127,8 @@ def test_app_endpoints(cases, app_url):
                 assert message.startswith("Draw a digit") and preview is None, (case.file.name, message)
             else:
                 assert top3["label"] == case.expect and len(top3["confidences"]) == 3, (case.file.name, top3)
-        for sketch in (None, {"background": None, "layers": [], "composite": None}):
-            top3, preview, message = api.call("predict_sketch", sketch)
+        for drawing in (None, "", data_url(Image.new("RGBA", (400, 400), (0, 0, 0, 0)))):  # a cleared pad
+            top3, preview, message = api.call("predict_sketch", drawing)
             assert message.startswith("Draw a digit") and preview is None
     finally:
         api.close()

@@ -239,6 +239,8 @@ def test_deploy_space_uploads_the_app_pinned_to_the_model_in_one_commit(hub, env
         "lenet/model.py",
         "lenet/hub/pull.py",
         "lenet/serving/ui.py",
+        "lenet/serving/pad.js",
+        "lenet/serving/pad.css",
     } <= set(files)
     assert files["checkpoints/lenet5/model.safetensors"] == (CHECKPOINT / "model.safetensors").read_bytes()
     assert json.loads(files[PIN_FILE]) == {"repo_id": REPO, "revision": sha}

@@ -6,6 +6,7 @@ request afterwards. The app runs in its own process here, so its memory and log 
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -24,9 +25,10 @@ from PIL import Image
 
 from lenet import ImageError, Predictor
 from lenet.serving.guard import JSON_BYTES, NOT_RECEIVED, is_received_file, sweep_empty_folders
-from lenet.serving.ui import BlobStore, PhotoInput
+from lenet.serving.pad import USAGE, DrawingPad
+from lenet.serving.ui import PhotoInput
 from testkit.appserver import memory_mib
-from testkit.render import draw, photo_bytes
+from testkit.render import data_url, pad_drawing, photo_bytes
 
 from .conftest import ROOT, children_running, running_app
 
@@ -85,32 +87,14 @@ def log_lines(log_path: Path) -> list[str]:
     return log_path.read_text(errors="replace").splitlines()
 
 
-def sketchpad_id(http: httpx.Client) -> int:
-    config = http.get("config").json()
-    return next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "sketchpad")
-
-
-def send_blob(http: httpx.Client, component: int, blob_id: str, index: object, data: bytes) -> httpx.Response:
-    """One Sketchpad layer, uploaded ahead of its event as the browser does."""
-    fields = {"component_id": str(component), "session_hash": blob_id, "fn_name": "accept_blobs"}
-    fields |= {"type": "layer", "index": str(index), "id": blob_id}
-    return http.post(f"{API}component_server", data=fields, files={"blob": ("blob", data, "image/png")})
-
-
-def layer_png(label: int) -> bytes:
-    """A Sketchpad stroke layer: the digit in the brush's blue on a transparent 400x400 canvas."""
-    buffer = io.BytesIO()
-    draw(Image.new("RGBA", (400, 400), (0, 0, 0, 0)), label, (80, 60, 260), 14, (37, 99, 235, 255)).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
 # ---- 1. no server file is reachable --------------------------------------------------------------
 
 
 def test_no_request_opens_a_file_it_did_not_upload(app, http):
-    """Every path outside the upload folder, with or without Gradio's file mark, on both endpoints
-    and through the browser's queue route: one refusal, word for word the same whether the path
-    exists, is a folder or is missing, never echoing it."""
+    """Every path outside the upload folder, as a file object with or without Gradio's file mark, on
+    both endpoints and through the browser's queue route: one refusal, word for word the same
+    whether the path exists, is a folder or is missing, never echoing it. The drawing endpoint takes
+    no file at all: a path sent as its drawing is refused as not being a data URL."""
     _, log_path, _, uploads = app
     uploaded = upload(http, "one.jpg", photo_bytes(1, seed=5))["path"]
     paths = [
@@ -127,20 +111,21 @@ def test_no_request_opens_a_file_it_did_not_upload(app, http):
         "x" * 5000,
     ]
     before = len(log_lines(log_path))
-    answers = set()
+    answers, drawing_answers = set(), set()
     for path in paths:
         for file in ({"path": path}, {"path": path, "meta": FILE_MARK}):
-            sketch = {"background": None, "layers": [file], "composite": None}
-            for endpoint, value in (("predict_image", file), ("predict_sketch", sketch)):
-                kind, answer = call(http, endpoint, value)
+            for endpoint in ("predict_image", "predict_sketch"):
+                kind, answer = call(http, endpoint, file)
                 assert path not in json.dumps(answer), (path, answer)
                 answers.add((kind, json.dumps(answer)))
             # The browser's route, as the page sends a photo.
             response = http.post(f"{API}queue/join", json={"data": [file], "fn_index": 2, "session_hash": "s"})
             answers.add((f"http {response.status_code}", json.dumps(response.json())))
+        drawing_answers.add(call(http, "predict_sketch", path))
     assert answers == {("http 403", json.dumps({"detail": NOT_RECEIVED}))}
+    assert drawing_answers == {("error", USAGE)}
     added = log_lines(log_path)[before:]
-    assert len(added) == 6 * len(paths) and all("refused" in line for line in added), added
+    assert len(added) == 7 * len(paths) and all("refused" in line for line in added), added
     answers_a_good_request(http)
 
 
@@ -150,6 +135,11 @@ def test_a_component_refuses_a_server_path_even_without_the_guard():
         PhotoInput().preprocess(ImageData(path="/etc/passwd"))
     example = ROOT / "examples" / "photo-7.jpg"
     assert PhotoInput().preprocess(ImageData(path=str(example))) == str(example)
+    seven = pad_drawing(7)
+    assert DrawingPad().preprocess(seven).startswith(b"\x89PNG")
+    for payload in ("/etc/passwd", {"path": "/etc/passwd"}, ["data:image/png;base64,"], 7):
+        with pytest.raises(gr.Error, match="refused: a drawing is an image data URL"):
+            DrawingPad().preprocess(payload)
 
 
 def test_received_files_are_inside_the_allowed_folders(tmp_path):
@@ -164,61 +154,47 @@ def test_received_files_are_inside_the_allowed_folders(tmp_path):
     assert not is_received_file(None, [inside]) and not is_received_file(123, [inside])
 
 
-# ---- 2. Sketchpad uploads are bounded ------------------------------------------------------------
+# ---- 2. drawings are bounded ---------------------------------------------------------------------
 
 
-def test_sketch_uploads_are_bounded(app, http):
-    """A huge layer index, oversized blobs and a flood of blobs whose event never comes leave the
-    app's memory where it was; a drawing sent the browser's way still gets its answer."""
+def test_hostile_drawings_get_a_refusal_or_a_message(app, http):
+    """What the drawing endpoint can be sent instead of the pad's PNG: a refusal for what is no
+    image data URL, a one-line message for an image that cannot be read or is too large to decode
+    (a 400-megapixel PNG is 50 KB), one log line for each refusal, and the app's memory where it was."""
     _, log_path, pid, _ = app
-    component = sketchpad_id(http)
-    seven = layer_png(7)
-    # Warm up: the first upload and prediction of each kind allocate what later ones reuse.
-    for i in range(3):
-        assert send_blob(http, component, f"warm{i}", 0, seven).status_code == 200
-        assert call(http, "predict_sketch", {"id": f"warm{i}", "layers": []})[1][0]["label"] == "7"
-    time.sleep(1)
+    answers_a_good_request(http)
+    assert call(http, "predict_sketch", pad_drawing(7))[1][0]["label"] == "7"
     before_mib, before_lines = memory_mib(pid), len(log_lines(log_path))
-
-    refused = []
-    for index in (20_000_000, -1, 4, "null; DROP", "1e9"):
-        refused.append(send_blob(http, component, "attack", index, b"\0" * 100))
-    for i in range(40):
-        refused.append(send_blob(http, component, f"big{i}", 0, os.urandom(5 * 1024 * 1024)))
-    assert [r.status_code for r in refused] == [400] * 5 + [413] * 40, [r.text for r in refused[:6]]
-    assert all(r.json()["detail"].startswith("refused: ") for r in refused)
-    # Blobs of an honest size whose event never comes: the store keeps 8 MB of them at most.
-    for i in range(40):
-        assert send_blob(http, component, f"orphan{i}", 0, os.urandom(900 * 1024)).status_code == 200
-    time.sleep(1)
-    growth = memory_mib(pid) - before_mib
-    assert growth < MAX_GROWTH_MIB, f"the app's memory grew {growth:.1f} MiB"
+    bomb = io.BytesIO()
+    Image.new("1", (20_000, 20_000)).save(bomb, "PNG", optimize=True)
+    assert len(bomb.getvalue()) < 100_000
+    png = "data:image/png;base64,"
+    four = pad_drawing(4).removeprefix(png)
+    unreadable = {
+        "a truncated PNG": png + four[: len(four) // 8 * 4],  # half of it, in whole base64 quads
+        "a text file": png + base64.b64encode(b"not a picture").decode(),
+        "a 400-megapixel PNG": png + base64.b64encode(bomb.getvalue()).decode(),
+    }
+    for what, drawing in unreadable.items():
+        kind, (top3, preview, message) = call(http, "predict_sketch", drawing)
+        assert kind == "complete" and preview is None and not top3.get("confidences"), what
+        assert message.startswith("⚠️ Could not read that file"), (what, message)
+    refused = {
+        "damaged base64": "data:image/png;base64,@@@@",
+        "a data URL of text": "data:text/plain;base64,aGVsbG8=",
+        "an object": {"layers": [None] * 5},
+        "a list": ["data:image/png;base64,"],
+        "a number": 7,
+    }
+    for what, drawing in refused.items():
+        kind, message = call(http, "predict_sketch", drawing)
+        assert kind == "error" and message.startswith("refused: "), (what, message)
     added = log_lines(log_path)[before_lines:]
-    assert len(added) == len(refused) and not any("Traceback" in line for line in added)
-
-    assert send_blob(http, component, "honest", 0, seven).status_code == 200
-    kind, (top3, _, _) = call(http, "predict_sketch", {"id": "honest", "layers": []})
-    assert kind == "complete" and top3["label"] == "7"
-
-
-def test_the_blob_store_drops_the_oldest_and_the_expired(monkeypatch):
-    import lenet.serving.ui
-
-    monkeypatch.setattr(lenet.serving.ui, "BLOB_BYTES", 1000)
-    store = BlobStore()
-    for i in range(5):
-        store.add(f"u{i}", 0, bytes([i]) * 300)
-    assert store.bytes == 900 and store.take("u0") == [] and store.take("u1") == []  # the oldest went
-    assert store.take("u4") == [bytes([4]) * 300] and store.take("u4") == []  # taken once
-    store.add("two", 1, b"b" * 10)
-    store.add("two", 0, b"a" * 10)
-    assert store.take("two") == [b"a" * 10, b"b" * 10]  # in layer order
-    monkeypatch.setattr(lenet.serving.ui, "BLOB_SECONDS", 0.2)
-    store.add("left", 0, b"x" * 100)
-    time.sleep(0.3)
-    store.add("new", 0, b"y")
-    assert store.take("left") == [] and store.bytes == 1  # u2 and u3 expired with it
-    assert store.take("new") == [b"y"] and store.bytes == 0
+    assert len(added) == len(refused) and all("refused" in line for line in added), added
+    assert memory_mib(pid) - before_mib < MAX_GROWTH_MIB
+    blank = data_url(Image.new("RGBA", (400, 400), (0, 0, 0, 0)))
+    assert call(http, "predict_sketch", blank)[1][2].startswith("Draw a digit")
+    assert call(http, "predict_sketch", "")[1][2].startswith("Draw a digit")
 
 
 # ---- 3. small requests cost small logs; bodies are bounded ---------------------------------------
@@ -233,7 +209,7 @@ def raw_request(url: str, head: str, body: bytes = b"") -> str:
         return sock.recv(4096).decode(errors="replace").split("\r\n", 1)[0]
 
 
-def test_request_bodies_and_layers_are_bounded(app, http):
+def test_request_bodies_are_bounded(app, http):
     url, log_path, pid, _ = app
     answers_a_good_request(http)
     before_mib, before_lines = memory_mib(pid), len(log_lines(log_path))
@@ -245,21 +221,17 @@ def test_request_bodies_and_layers_are_bounded(app, http):
     assert [s.split()[1] for s in statuses] == ["413", "413"], statuses
     refusals = {
         "a 60 MB JSON body": b'{"data": ["' + b"x" * 60_000_000 + b'"]}',
+        "a drawing over the body limit": json.dumps({"data": [pad_drawing(7) + "A" * JSON_BYTES]}).encode(),
         "100,000 null layers": json.dumps({"data": [{"layers": [None] * 100_000}]}).encode(),
         "a 1,000,000-character path": json.dumps({"data": [{"path": "/tmp/" + "a" * 1_000_000}]}).encode(),
-        "a body sent in chunks, no length": iter([b"[" * 10_000] * 10),
+        "a body sent in chunks, no length": iter([b"[" * 100_000] * 10),
         "brackets nested 60,000 deep": b"[" * 60_000,
     }
     for what, body in refusals.items():
         response = http.post(f"{API}call/predict_sketch", content=body, headers={"content-type": "application/json"})
         assert response.status_code in (400, 413) and len(response.content) < 200, (what, response.text[:200])
-    uploaded = upload(http, "layer.png", layer_png(4))
-    for layers in ([None] * 5, ["not a file"], [{"path": uploaded["path"]}]):  # under the body limit
-        kind, message = call(http, "predict_sketch", {"background": None, "layers": layers, "composite": None})
-        assert kind == "error" and message.startswith("refused: "), (layers, message)
-    assert len(json.dumps({"data": [{"layers": [None] * 5}]})) < JSON_BYTES
     added = log_lines(log_path)[before_lines:]
-    assert len(added) == len(statuses) + len(refusals) + 3 and all("refused" in line for line in added), added
+    assert len(added) == len(statuses) + len(refusals) and all("refused" in line for line in added), added
     assert memory_mib(pid) - before_mib < MAX_GROWTH_MIB
     answers_a_good_request(http)
 

@@ -19,6 +19,8 @@ SPACE_FILES = (  # what a Space needs, relative to the project root (globs)
     "app.py",
     "requirements.txt",
     "lenet/**/*.py",
+    "lenet/serving/pad.js",  # the drawing pad's script
+    "lenet/serving/pad.css",  # and its style
     "examples/*.png",
     "examples/*.jpg",
     "checkpoints/lenet5/config.json",

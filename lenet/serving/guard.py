@@ -22,9 +22,11 @@ from typing import Any
 
 log = logging.getLogger("lenet.serving.guard")
 
-# A prediction call is a few hundred bytes of JSON (the file is uploaded separately), so 64 KiB is
-# generous; a multipart upload is one image of at most max_file_size plus its form fields.
-JSON_BYTES = 64 * 1024
+# A photo call is a few hundred bytes of JSON (the file is uploaded separately); a drawing call carries
+# the pad's 400x400 PNG inline, 10-20 KB for a digit and 70 KB (as base64) for a canvas scribbled all
+# over (measured in Chromium), so 512 KiB is generous. A multipart upload is one image of at most
+# max_file_size plus its form fields.
+JSON_BYTES = 512 * 1024
 FORM_OVERHEAD_BYTES = 64 * 1024
 HASH_NAME = re.compile(r"[0-9a-f]{32,64}")  # sha256 / blake2 hex digests, as Gradio names cache folders
 MAX_PATH_CHARS = 1024  # an upload's path in Gradio's cache is about 100 characters

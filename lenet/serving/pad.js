@@ -1,0 +1,115 @@
+// The drawing pad: one digit, drawn with a mouse, pen or finger on a square canvas that fills its box.
+// Used by the Gradio app (lenet/serving/pad.py) and meant for the browser edition as it is.
+//
+// lenetPad(root, read): `root` holds a <canvas>, a .lenet-clear button and a .lenet-hint. After each
+// stroke (and after Clear) `read(png)` is called with the drawing as a PNG data URL on a transparent
+// canvas, the ink in its alpha ('' once cleared), and returns a promise settled once that drawing's
+// answer is on the page. One read runs at a time; a drawing changed meanwhile is read again after it.
+// Answers show as soon as they come, but as provisional (the page's <html> carries
+// data-lenet-pad="provisional", and the page dims its answer) until the answer to the drawing as it
+// is now is in and the pen has rested for `pauseMs`: the first stroke of a 4 reads as a 1 or a 6,
+// and that is not shown as the answer while the second stroke is on its way.
+function lenetPad(root, read, { side = 400, brush = 22, ink = "#2563eb", pauseMs = 500, waitMs = 15000 } = {}) {
+  const canvas = root.querySelector("canvas");
+  canvas.width = canvas.height = side; // the drawing's pixels; CSS scales the canvas to fill its box
+  const context = canvas.getContext("2d");
+  let pen = null; // the stroke being drawn: {id: pointerId, at: [x, y] in canvas pixels}
+  let version = 0; // +1 at each stroke's end and at each Clear
+  let answered = 0; // the version whose answer is on the page
+  let reading = false;
+  let blank = true;
+  let resting = true; // no stroke has ended within pauseMs
+  let restTimer = null;
+
+  function showState() {
+    const state = pen || !resting || answered !== version ? "provisional" : "answered";
+    root.dataset.state = state;
+    root.dataset.blank = String(blank);
+    document.documentElement.dataset.lenetPad = state;
+  }
+
+  async function readLatest() {
+    if (reading || pen) return; // called again when the read or the stroke ends
+    if (answered === version) return showState();
+    reading = true;
+    const asked = version;
+    const png = blank ? "" : canvas.toDataURL("image/png");
+    const timeout = new Promise((resolve) => setTimeout(resolve, waitMs)); // a lost answer must not stop the pad
+    try {
+      await Promise.race([read(png), timeout]);
+    } finally {
+      reading = false;
+      answered = asked;
+      showState();
+      readLatest();
+    }
+  }
+
+  // A point of a pointer event in canvas pixels (the canvas is shown at any size).
+  function point(event) {
+    const box = canvas.getBoundingClientRect();
+    return [((event.clientX - box.left) * side) / box.width, ((event.clientY - box.top) * side) / box.height];
+  }
+
+  function line(from, to) {
+    context.lineWidth = brush;
+    context.lineCap = context.lineJoin = "round";
+    context.strokeStyle = ink;
+    context.beginPath();
+    context.moveTo(...from);
+    context.lineTo(...to); // from === to: a round dot
+    context.stroke();
+  }
+
+  function begin(event) {
+    pen = { id: event.pointerId, at: point(event) };
+    try {
+      canvas.setPointerCapture(event.pointerId); // the stroke goes on when the pointer leaves the pad
+    } catch {} // the pointer is already gone
+    line(pen.at, pen.at);
+    blank = false;
+    showState();
+    event.preventDefault();
+  }
+
+  function changed() {
+    version += 1;
+    resting = false;
+    clearTimeout(restTimer);
+    restTimer = setTimeout(() => {
+      resting = true;
+      showState();
+    }, pauseMs);
+    readLatest();
+  }
+
+  function end(event) {
+    if (!pen || event.pointerId !== pen.id) return;
+    pen = null;
+    changed();
+  }
+
+  canvas.addEventListener("pointerdown", (event) => {
+    if (!pen && event.button === 0) begin(event);
+  });
+  canvas.addEventListener("pointermove", (event) => {
+    if (!pen) {
+      // A mouse stroke begun outside the pad draws from where it comes in.
+      if (event.pointerType === "mouse" && event.buttons & 1) begin(event);
+      return;
+    }
+    if (event.pointerId !== pen.id) return;
+    for (const step of event.getCoalescedEvents?.() ?? [event]) {
+      const to = point(step);
+      line(pen.at, to);
+      pen.at = to;
+    }
+  });
+  for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) canvas.addEventListener(type, end);
+  root.querySelector(".lenet-clear").addEventListener("click", () => {
+    context.clearRect(0, 0, side, side);
+    blank = true;
+    changed();
+  });
+  showState();
+}
