@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from lenet.pipeline.ink import label_components
+from lenet.pipeline.ink import digit_mask
 from lenet.pipeline.preprocess import ImageError, NoDigitError, preprocess
 from lenet.pipeline.strokes import stroke_width
 from lenet.predict import Predictor
@@ -121,11 +121,11 @@ def test_pipeline_keeps_mnist_accuracy(predictor, mnist_test):
     assert piped >= shifted - 2, (piped, shifted, correct(originals))
 
 
-def test_components_are_labelled_8_connected():
+def test_the_digit_is_its_biggest_component_and_what_touches_it_diagonally():
     mask = np.zeros((40, 40), dtype=bool)
     mask[5:10, 5:10] = True  # a square
-    mask[10, 10] = True  # touching it diagonally: the same component
-    mask[30:35, 30] = True  # a separate bar
-    labels = label_components(mask, side=40)
-    assert labels[5, 5] == labels[10, 10] != labels[30, 30]
-    assert len(np.unique(labels[mask])) == 2 and (labels[~mask] == 0).all()
+    mask[10, 10] = True  # touching it diagonally: the same component (8-connected)
+    mask[30:35, 30] = True  # a separate bar, far from it: not the digit
+    digit = digit_mask(mask, mask.astype(np.float32), drop_border=False)
+    assert digit[5:10, 5:10].all() and digit[10, 10]
+    assert not digit[30:35, 30].any() and not (digit & ~mask).any()

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import ndimage
 
 from lenet.pipeline.decode import NoDigitError, Picture
 
@@ -95,8 +96,9 @@ def _min_filter(tensor: torch.Tensor, size: int) -> torch.Tensor:
 def ink_threshold(ink: np.ndarray) -> tuple[float, float]:
     """(the ink level that separates strokes from paper, about halfway up the strokes and above the
     paper's noise; the level of the strokes' cores)."""
-    paper = float(np.median(ink))
-    noise = 1.4826 * float(np.median(np.abs(ink - paper)))  # robust spread of the paper's grain
+    sample = ink[::2, ::2]  # a quarter of the pixels: the same medians, four times sooner
+    paper = float(np.median(sample))
+    noise = 1.4826 * float(np.median(np.abs(sample - paper)))  # robust spread of the paper's grain
     floor = paper + max(6 * noise, MIN_CONTRAST)
     strokes = ink[ink > floor]
     if strokes.size == 0:
@@ -105,31 +107,22 @@ def ink_threshold(ink: np.ndarray) -> tuple[float, float]:
     return max(floor, paper + 0.45 * (core - paper)), core
 
 
-def label_components(mask: np.ndarray, side: int = LABEL_SIDE) -> np.ndarray:
-    """(H, W) bool -> (H, W) int64 labels of 8-connected components (0 = background).
+def reduce_mask(mask: np.ndarray, side: int = LABEL_SIDE) -> tuple[np.ndarray, int]:
+    """(H, W) bool -> ((h, w) bool, factor): any ink in each factor x factor block, h and w at most
+    `side`. Reducing by "any" keeps thin strokes connected, and strokes closer than a block join."""
+    factor = max(1, math.ceil(max(mask.shape) / side))
+    return (block_sums(mask.astype(np.float32), factor) > 0).numpy(), factor
 
-    Labelled on a copy reduced (by max-pooling, which keeps thin strokes connected) to at most `side`
-    pixels, so strokes closer than a reduced pixel count as one. Each pixel takes the largest label
-    around it, then jumps to the label of the pixel that label names (pointer jumping).
-    """
-    height, width = mask.shape
-    factor = max(1, math.ceil(max(height, width) / side))
-    inside = torch.from_numpy(mask)[None, None].float()
-    if factor > 1:
-        inside = F.max_pool2d(inside, factor, stride=factor, ceil_mode=True)
-    inside = inside[0, 0] > 0
-    small_h, small_w = inside.shape
-    index = torch.arange(1, small_h * small_w + 1, dtype=torch.float32).view(small_h, small_w)  # exact below 2**24
-    labels = torch.where(inside, index, torch.zeros_like(index))
-    while True:
-        grown = max_filter(labels, 3) * inside
-        flat = torch.cat([torch.zeros(1), grown.flatten()])
-        jumped = flat[grown.long().flatten()].view(small_h, small_w)  # the label of the pixel I point at
-        if torch.equal(jumped, labels):
-            break
-        labels = jumped
-    full = labels.long().repeat_interleave(factor, 0).repeat_interleave(factor, 1)[:height, :width].numpy()
-    return full * mask
+
+def block_sums(array: np.ndarray, factor: int) -> torch.Tensor:
+    """(H, W) float32 -> (ceil(H / factor), ceil(W / factor)) sums of factor x factor blocks (the
+    last ones cut at the edge). torch's pooling: numpy's sum over a blocked view is 7x slower."""
+    height, width = array.shape
+    padded = F.pad(torch.from_numpy(array)[None, None], (0, -width % factor, 0, -height % factor))
+    return F.avg_pool2d(padded, factor)[0, 0] * factor**2
+
+
+EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 
 
 def digit_ink(ink: np.ndarray, drop_border: bool = True) -> tuple[np.ndarray, float]:
@@ -146,24 +139,42 @@ def digit_ink(ink: np.ndarray, drop_border: bool = True) -> tuple[np.ndarray, fl
 
 
 def digit_mask(mask: np.ndarray, ink: np.ndarray, drop_border: bool = True) -> np.ndarray:
-    """The (H, W) bool mask of the digit among the components of `mask`, weighed by their `ink`."""
-    labels = label_components(mask)
-    rows, cols = np.nonzero(labels)
-    ids, which = np.unique(labels[rows, cols], return_inverse=True)  # component of each ink pixel
-    if len(ids) == 0:
+    """The (H, W) bool mask of the digit among the components of `mask`, weighed by their `ink`.
+
+    Components are labelled on the reduced mask (reduce_mask, factor f); each one's ink is the sum
+    over its blocks of the ink under the full mask (exactly its full-size sum), its box is its
+    blocks' box (to within f - 1 pixels), and it touches the border if a full-size border pixel
+    of the mask lies in its blocks. Work at the reduced size: a few times less than at full size.
+    """
+    height, width = mask.shape
+    small, factor = reduce_mask(mask)
+    labels, count = ndimage.label(small, structure=EIGHT_CONNECTED)  # (h, w) int32
+    if count == 0:
         raise NoDigitError("no digit found: the image is blank")
-    weight = np.bincount(which, weights=ink[rows, cols])  # ink per component
-    boxes = np.empty((len(ids), 4), dtype=np.int64)  # [top, left, bottom, right], inclusive
-    boxes[:, :2], boxes[:, 2:] = np.iinfo(np.int64).max, -1
-    for column, coords, reduce in (
-        (0, rows, np.minimum),
-        (1, cols, np.minimum),
-        (2, rows, np.maximum),
-        (3, cols, np.maximum),
-    ):
-        reduce.at(boxes[:, column], which, coords)
+    block_ink = block_sums(np.where(mask, ink, 0).astype(np.float32), factor).numpy()  # (h, w)
+    weight = np.bincount(labels.ravel(), weights=block_ink.ravel(), minlength=count + 1)[1:]  # ink per component
+    boxes = np.array(  # [top, left, bottom, right] in full-size pixels, inclusive
+        [
+            [
+                rows.start * factor,
+                cols.start * factor,
+                min(rows.stop * factor, height) - 1,
+                min(cols.stop * factor, width) - 1,
+            ]
+            for rows, cols in ndimage.find_objects(labels)
+        ]
+    )
     if drop_border:
-        inner = ~np.isin(ids, np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+        last_row, last_col = (height - 1) // factor, (width - 1) // factor
+        on_border = np.concatenate(
+            [
+                labels[0, np.flatnonzero(mask[0]) // factor],
+                labels[last_row, np.flatnonzero(mask[-1]) // factor],
+                labels[np.flatnonzero(mask[:, 0]) // factor, 0],
+                labels[np.flatnonzero(mask[:, -1]) // factor, last_col],
+            ]
+        )
+        inner = ~np.isin(np.arange(1, count + 1), on_border)
         # Keep border-touching ink only when nothing substantial lies inside (a tightly cropped digit).
         if weight[inner].max(initial=0) >= 0.1 * weight.max():
             weight[~inner] = 0
@@ -187,6 +198,5 @@ def digit_mask(mask: np.ndarray, ink: np.ndarray, drop_border: bool = True) -> n
                 taken[i] = True
                 box = np.array([min(box[0], top), min(box[1], left), max(box[2], bottom), max(box[3], right)])
                 changed = True
-    digit = np.zeros(mask.shape, dtype=bool)
-    digit[rows, cols] = taken[which]
-    return digit
+    small_digit = np.concatenate([[False], taken])[labels]  # (h, w): the blocks of the digit's components
+    return np.repeat(np.repeat(small_digit, factor, axis=0), factor, axis=1)[:height, :width] & mask
