@@ -1,4 +1,4 @@
-"""The app's twin for bench.draw_latency: app.py exactly (page, Sketchpad settings, events, queue,
+"""The app's twin for bench.draw_latency: app.py exactly (page, drawing pad, events, queue,
 launch settings, preview writing), but its predictor answers at once with constants, so the
 difference between the two is the work the app does for an answer (the worker hop and the pipeline).
 

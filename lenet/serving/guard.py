@@ -64,7 +64,7 @@ class RequestGuard:
     """ASGI middleware, outermost around the Gradio app: bounds each request's body before anything
     reads it, and refuses JSON that names a server file the request did not upload.
 
-    - multipart bodies (uploads, the Sketchpad's blobs) must declare a Content-Length of at most
+    - multipart bodies (uploads) must declare a Content-Length of at most
       `upload_bytes` plus FORM_OVERHEAD_BYTES; the HTTP server then enforces that length, so nothing
       past it is read;
     - any other body is read here, up to `json_bytes`, and handed on unchanged if it passes;
