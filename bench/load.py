@@ -22,21 +22,14 @@ import statistics
 import threading
 import time
 
-from PIL import Image
-
 from testkit.appserver import ROOT, AppServer, cpu_seconds, memory_mib
 from testkit.httpapi import GradioHTTP
-from testkit.render import DIGITS, data_url, draw
+from testkit.render import DIGITS, pad_drawing
 
 
 def make_drawings() -> list[tuple[str, str]]:
     """(label, the pad's value) for each digit drawn with three brush widths on the 400x400 pad."""
-    drawings = []
-    for label in sorted(DIGITS):
-        for brush in (12, 22, 34):
-            layer = draw(Image.new("RGBA", (400, 400), (0, 0, 0, 0)), label, (90, 50, 240), brush, (37, 99, 235, 255))
-            drawings.append((str(label), data_url(layer)))
-    return drawings
+    return [(str(label), pad_drawing(label, brush)) for label in sorted(DIGITS) for brush in (12, 22, 34)]
 
 
 class Client(threading.Thread):

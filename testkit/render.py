@@ -47,10 +47,11 @@ def data_url(image: Image.Image) -> str:
     return "data:image/png;base64," + base64.b64encode(encode(image)).decode()
 
 
-def pad_drawing(label: int) -> str:
-    """The drawing pad's value for DIGITS[label] drawn with its brush: blue strokes, 22 px wide, on a
+def pad_drawing(label: int, brush: int = 22) -> str:
+    """The drawing pad's value for DIGITS[label]: blue strokes, as wide as its brush (22 px), on a
     transparent 400x400 canvas."""
-    return data_url(draw(Image.new("RGBA", (400, 400), (0, 0, 0, 0)), label, (80, 60, 260), 22, (37, 99, 235, 255)))
+    canvas = Image.new("RGBA", (400, 400), (0, 0, 0, 0))
+    return data_url(draw(canvas, label, (80, 60, 260), brush, (37, 99, 235, 255)))
 
 
 def sketch_value(label: int, brush: int, background: tuple[int, int, int, int]) -> dict:

@@ -17,6 +17,7 @@ MIN_CONTRAST = 0.12  # ink must differ from the paper by this much (of the full 
 SPECK_FRACTION = 0.03  # components smaller than this share of the digit's ink are specks
 LABEL_SIDE = 160  # components are found on a copy this size: strokes 3 px apart at 512 px join
 NEAR = 0.35  # strokes farther than this (of the digit's size) from the digit are something else
+EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)  # scipy.ndimage.label's structure: diagonal neighbours join
 
 
 def ink_map(picture: Picture) -> np.ndarray:
@@ -120,9 +121,6 @@ def block_sums(array: np.ndarray, factor: int) -> torch.Tensor:
     height, width = array.shape
     padded = F.pad(torch.from_numpy(array)[None, None], (0, -width % factor, 0, -height % factor))
     return F.avg_pool2d(padded, factor)[0, 0] * factor**2
-
-
-EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 
 
 def digit_ink(ink: np.ndarray, drop_border: bool = True) -> tuple[np.ndarray, float]:
