@@ -10,7 +10,7 @@ Inputs, rendered here with a fixed seed (testkit.wild), written to files as uplo
           at the size the pipeline works at, as lenet.pipeline.decode asks for, then load).
 Steps, timed separately on the same files: decode (lenet.pipeline.decode.decode: open, draft, EXIF,
 reduce to 512 px, transparency), ink (ink_map + digit_ink: lighting, threshold, components),
-strokes (normalize_strokes + center_by_mass + quantise), model (LeNet-5 forward and softmax).
+strokes (normalize_strokes + place.model_levels: centre by mass, quantise), model (LeNet-5 forward and softmax).
 Targets (issue 14): sketch <= 1.75x its bare decode, phone <= 2x its draft-mode decode.
 """
 
@@ -31,7 +31,8 @@ from PIL import Image
 
 from lenet.pipeline.decode import WORK_SIDE, decode
 from lenet.pipeline.ink import digit_ink, ink_map
-from lenet.pipeline.strokes import center_by_mass, normalize_strokes
+from lenet.pipeline.place import model_levels
+from lenet.pipeline.strokes import normalize_strokes
 from lenet.predict import DEFAULT_CHECKPOINT, Predictor
 from lenet.training.data import load_mnist
 from testkit.render import encode
@@ -83,12 +84,12 @@ def steps(path: Path, predictor: Predictor, repeat: int) -> dict[str, float]:
     picture = decode(path)
     ink = ink_map(picture)
     digit, edge = digit_ink(ink, drop_border=not picture.is_ink)
-    levels = np.round(center_by_mass(normalize_strokes(digit, edge)) * 255).astype(np.uint8)
+    levels = model_levels(normalize_strokes(digit, edge))
     pixels = torch.from_numpy(levels.astype(np.float32) / 255)[None, None]
     return {
         "decode": p50_ms(lambda: decode(path), repeat),
         "ink": p50_ms(lambda: digit_ink(ink_map(picture), drop_border=not picture.is_ink), repeat),
-        "strokes": p50_ms(lambda: np.round(center_by_mass(normalize_strokes(digit, edge)) * 255), repeat),
+        "strokes": p50_ms(lambda: model_levels(normalize_strokes(digit, edge)), repeat),
         "model": p50_ms(lambda: predictor.probabilities(pixels), repeat),
     }
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m lenet train | evaluate | predict | push | deploy-space`, each flag with help."""
+"""Command line: `python -m lenet train | evaluate | predict | push | deploy-space | export-onnx | build-web`."""
 
 from __future__ import annotations
 
@@ -92,6 +92,17 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--private", action="store_true", help="create the Space private (default: public)")
     deploy.add_argument("--dry-run", action="store_true", help="write the Space's files to --out; upload nothing")
     deploy.add_argument("--out", default="dist/space", help="folder for --dry-run (default: dist/space)")
+
+    export = commands.add_parser("export-onnx", help="the model and the pipeline's fixed-shape tail as one ONNX file")
+    export.description = "Export with torch.onnx's dynamo exporter (needs the onnx and onnxscript packages)."
+    export.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="checkpoint folder (default: shipped)")
+    export.add_argument("--out", default="dist/lenet5.onnx", help="ONNX file to write (default: dist/lenet5.onnx)")
+
+    web = commands.add_parser("build-web", help="the browser edition: a static site that reads digits in the page")
+    web.description = "Build the static site from web/ (onnxruntime-web from web/package-lock.json, via npm ci)."
+    web.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="checkpoint folder (default: shipped)")
+    web.add_argument("--out", default="dist/site", help="site folder to write (default: dist/site)")
+    web.add_argument("--app-url", default=None, help="the Gradio app's URL, linked for photos (default: no link)")
     return parser
 
 
@@ -198,8 +209,28 @@ def cmd_deploy_space(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_onnx(args: argparse.Namespace) -> int:
+    from lenet.checkpoint import load_model
+    from lenet.export import OPSET, export_onnx
+
+    path = export_onnx(load_model(args.checkpoint), args.out)
+    print(f"wrote {path} ({path.stat().st_size:,} bytes, opset {OPSET}, torch.onnx dynamo exporter)")
+    return 0
+
+
+def cmd_build_web(args: argparse.Namespace) -> int:
+    from lenet.web import build_site
+
+    sizes = build_site(args.checkpoint, args.out, app_url=args.app_url)
+    print(f"wrote {len(sizes)} files, {sum(sizes.values()) / 1e6:.1f} MB, to {args.out}")
+    print(f"try it: python -m http.server --directory {args.out} 8000, then open http://127.0.0.1:8000/")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    from lenet.export import ExportError
     from lenet.hub import HubError
+    from lenet.web import WebError
 
     args = build_parser().parse_args(argv)
     handlers = {
@@ -208,10 +239,12 @@ def main(argv: list[str] | None = None) -> int:
         "predict": cmd_predict,
         "push": cmd_push,
         "deploy-space": cmd_deploy_space,
+        "export-onnx": cmd_export_onnx,
+        "build-web": cmd_build_web,
     }
     try:
         return handlers[args.command](args)
-    except (CheckpointError, DataError, RecipeError, HubError) as err:
+    except (CheckpointError, DataError, RecipeError, HubError, ExportError, WebError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

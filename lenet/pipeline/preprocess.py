@@ -3,8 +3,9 @@
 The one pipeline shared by the CLI, the app, the evaluation and the benchmarks:
 decode (bounded size, EXIF orientation; lenet.pipeline.decode) -> ink map with lighting, colour cast and
 polarity undone -> the digit's strokes, without specks, shadows or paper edges (lenet.pipeline.ink) ->
-strokes brought to MNIST's width, fitted into 20x20 anti-aliased, centred by mass in 28x28
-(lenet.pipeline.strokes) -> quantised to 8 bits like MNIST.
+strokes brought to MNIST's width, fitted into 20x20 anti-aliased (lenet.pipeline.strokes) -> centred
+by mass in 28x28 and quantised to 8 bits like MNIST (lenet.pipeline.place, which the ONNX graph of the
+browser edition also runs).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from PIL import Image
 
 from lenet.pipeline.decode import ImageError, ImageSource, NoDigitError, Sketch, decode
 from lenet.pipeline.ink import digit_ink, ink_map
-from lenet.pipeline.strokes import center_by_mass, normalize_strokes
+from lenet.pipeline.place import model_levels
+from lenet.pipeline.strokes import normalize_strokes
 
 __all__ = ["ImageError", "ImageSource", "ModelInput", "NoDigitError", "Sketch", "preprocess"]
 
@@ -45,6 +47,5 @@ def preprocess(source: ImageSource) -> ModelInput:
     picture = decode(source)
     # Transparent canvases hold nothing but strokes; only photos have shadows and paper edges.
     ink, edge = digit_ink(ink_map(picture), drop_border=not picture.is_ink)
-    canvas = center_by_mass(normalize_strokes(ink, edge))  # (28, 28) float in [0, 1]
-    # Quantise to 8 bits like MNIST itself: the levels the model and the preview share.
-    return ModelInput(np.round(canvas * 255).astype(np.uint8))  # (28, 28)
+    # Centred by mass and quantised to 8 bits like MNIST itself: the levels the model and the preview share.
+    return ModelInput(model_levels(normalize_strokes(ink, edge)))  # (28, 28) uint8

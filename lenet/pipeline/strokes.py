@@ -1,4 +1,4 @@
-"""MNIST-style rendering of a digit mask: stroke width normalised, fitted into 20x20, centred by mass."""
+"""MNIST-style strokes: a digit's ink brought to MNIST's stroke width and fitted into 20x20."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from lenet.pipeline.decode import NoDigitError
+from lenet.pipeline.place import BOX
 
-SIZE = 28  # the model's input side
-BOX = 20  # MNIST fits each digit into 20x20 and centres its mass in 28x28
 FINE = 4  # strokes are normalised at FINE x the final scale (an 80 px box), then reduced
 # Stroke width in final (28x28) pixels. MNIST's middle 80% lies between 1.9 and 3.45 (stroke_width
 # of 2,000 test digits at the fine scale): widths inside are kept, widths outside brought to the edge.
@@ -117,18 +116,3 @@ def _fit_box(shape: np.ndarray, level: float) -> np.ndarray:
     else:
         digit = F.interpolate(tensor, size=size, mode="bilinear", align_corners=False)
     return digit[0, 0].clamp(0, 1).numpy()
-
-
-def center_by_mass(digit: np.ndarray) -> np.ndarray:
-    """A (h, w) digit, h and w <= 20 -> (28, 28) float32 with its centre of mass at the centre."""
-    height, width = digit.shape
-    total = digit.sum()
-    if total <= 0:
-        raise NoDigitError("no digit found: the image is blank")
-    ys, xs = np.indices(digit.shape)
-    com_y, com_x = (ys * digit).sum() / total, (xs * digit).sum() / total
-    top = int(np.clip(round(SIZE / 2 - com_y), 0, SIZE - height))
-    left = int(np.clip(round(SIZE / 2 - com_x), 0, SIZE - width))
-    canvas = np.zeros((SIZE, SIZE), dtype=np.float32)
-    canvas[top : top + height, left : left + width] = digit
-    return canvas

@@ -1,42 +1,49 @@
 // The drawing pad: one digit, drawn with a mouse, pen or finger on a square canvas that fills its box.
-// Used by the Gradio app (lenet/serving/pad.py) and meant for the browser edition as it is.
+// Used as it is by the Gradio app (lenet/serving/pad.py) and by the browser edition (web/page.js).
 //
-// lenetPad(root, read): `root` holds a <canvas>, a .lenet-clear button and a .lenet-hint. After each
-// stroke (and after Clear) `read(png)` is called with the drawing as a PNG data URL on a transparent
-// canvas, the ink in its alpha ('' once cleared), and returns a promise settled once that drawing's
-// answer is on the page. One read runs at a time; a drawing changed meanwhile is read again after it.
+// lenetPad(root, read, options): `root` holds a <canvas>, a .lenet-clear button and a .lenet-hint. After
+// each stroke (and after Clear) `read(canvas)` is called with the canvas, the ink in its alpha (null once
+// cleared), and returns a promise settled once that drawing's answer is on the page; it must take the
+// pixels at once, before it awaits anything. One read runs at a time; a drawing changed meanwhile is
+// read again after it. With `liveMs`, the drawing is also read every liveMs while the pen moves.
 // Answers show as soon as they come, but as provisional (the page's <html> carries
 // data-lenet-pad="provisional", and the page dims its answer) until the answer to the drawing as it
-// is now is in and the pen has rested for `pauseMs`: the first stroke of a 4 reads as a 1 or a 6,
-// and that is not shown as the answer while the second stroke is on its way.
-function lenetPad(root, read, { side = 400, brush = 22, ink = "#2563eb", pauseMs = 500, waitMs = 15000 } = {}) {
+// is now is in and the pen has rested for `pauseMs`; then `settled()` is called. The first stroke of a
+// 4 reads as a 1 or a 6, and that is not shown as the answer while the second stroke is on its way.
+function lenetPad(
+  root,
+  read,
+  { side = 400, brush = 22, ink = "#2563eb", pauseMs = 500, waitMs = 15000, liveMs = 0, settled = () => {} } = {},
+) {
   const canvas = root.querySelector("canvas");
   canvas.width = canvas.height = side; // the drawing's pixels; CSS scales the canvas to fill its box
   const context = canvas.getContext("2d");
   let pen = null; // the stroke being drawn: {id: pointerId, at: [x, y] in canvas pixels}
-  let version = 0; // +1 at each stroke's end and at each Clear
+  let version = 0; // +1 at each stroke's end, each Clear and each live read
   let answered = 0; // the version whose answer is on the page
   let reading = false;
   let blank = true;
   let resting = true; // no stroke has ended within pauseMs
   let restTimer = null;
+  let liveAt = 0; // when the last read during a stroke began
 
   function showState() {
     const state = pen || !resting || answered !== version ? "provisional" : "answered";
+    const settling = state === "answered" && root.dataset.state !== "answered";
     root.dataset.state = state;
     root.dataset.blank = String(blank);
     document.documentElement.dataset.lenetPad = state;
+    if (settling) settled();
   }
 
   async function readLatest() {
-    if (reading || pen) return; // called again when the read or the stroke ends
+    if (reading || (pen && !liveMs)) return; // called again when the read or the stroke ends
     if (answered === version) return showState();
     reading = true;
     const asked = version;
-    const png = blank ? "" : canvas.toDataURL("image/png");
     const timeout = new Promise((resolve) => setTimeout(resolve, waitMs)); // a lost answer must not stop the pad
     try {
-      await Promise.race([read(png), timeout]);
+      await Promise.race([read(blank ? null : canvas), timeout]);
     } finally {
       reading = false;
       answered = asked;
@@ -103,6 +110,11 @@ function lenetPad(root, read, { side = 400, brush = 22, ink = "#2563eb", pauseMs
       const to = point(step);
       line(pen.at, to);
       pen.at = to;
+    }
+    if (liveMs && event.timeStamp - liveAt >= liveMs) {
+      liveAt = event.timeStamp;
+      version += 1;
+      readLatest();
     }
   });
   for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) canvas.addEventListener(type, end);

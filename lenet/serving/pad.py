@@ -23,9 +23,9 @@ TEMPLATE = """<div class="lenet-pad" data-state="answered" data-blank="true">
 # pad.js reads a drawing by setting this component's value and triggering "drawn"; the app's event
 # answers it and then dispatches ANSWERED on the page, which settles the read.
 GLUE = """
-lenetPad(element.querySelector('.lenet-pad'), (png) => new Promise((settle) => {
+lenetPad(element.querySelector('.lenet-pad'), (canvas) => new Promise((settle) => {
   document.addEventListener('lenet:answered', settle, { once: true });
-  props.value = png;
+  props.value = canvas ? canvas.toDataURL('image/png') : '';
   trigger('drawn');
 }));
 """

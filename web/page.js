@@ -1,0 +1,131 @@
+// The page: the drawing pad (pad.js) read live by window.lenet (lenet.js), pictures dropped or picked, the
+// top-3 with bars and what the model sees; the theme; and the answers handed to a page that embeds this one.
+//
+// window.lenetResult: the latest settled answer for the drawing pad, {top, input} or {error}; null when blank.
+// After each settled answer the page posts {type: "lenet:prediction", top} to window.parent (an embedding
+// quiz can react); a picture's answer is posted too, with source: "file".
+
+import C from "./contract.js";
+import "./lenet.js"; // window.lenet
+
+const $ = (selector) => document.querySelector(selector);
+let latest = null; // the pad's latest answer, settled or not
+window.lenetResult = null;
+
+function theme(name) {
+  document.documentElement.dataset.theme = name;
+  try {
+    localStorage.setItem("lenet-theme", name);
+  } catch {} // storage can be off (a sandboxed iframe)
+}
+const asked = new URLSearchParams(location.search).get("theme");
+let saved = null;
+try {
+  saved = localStorage.getItem("lenet-theme");
+} catch {}
+theme(asked || saved || (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light"));
+$("#theme").addEventListener("click", () => theme(document.documentElement.dataset.theme === "dark" ? "light" : "dark"));
+
+function show(answer, note = "") {
+  const seen = $("#seen").getContext("2d");
+  const list = $("#top3");
+  list.replaceChildren();
+  seen.clearRect(0, 0, C.SIZE, C.SIZE);
+  $("#message").className = "";
+  if (!answer) {
+    $("#status").textContent = "Draw a digit";
+    $("#message").textContent = note;
+    return;
+  }
+  if (answer.error) {
+    $("#status").textContent = "No answer";
+    $("#message").textContent = answer.error;
+    $("#message").className = "error";
+    return;
+  }
+  const [best] = answer.top;
+  $("#status").textContent = `It reads ${best.label} (${(100 * best.probability).toFixed(1)}%)`;
+  for (const { label, probability } of answer.top) {
+    const item = document.createElement("li");
+    item.innerHTML = '<span class="digit"></span><span class="bar"><span></span></span><span class="percent"></span>';
+    item.querySelector(".digit").textContent = label;
+    item.querySelector(".bar span").style.width = `${(100 * probability).toFixed(1)}%`;
+    item.querySelector(".percent").textContent = `${(100 * probability).toFixed(1)}%`;
+    list.append(item);
+  }
+  seen.putImageData(answer.input, 0, 0);
+  $("#message").replaceChildren(note);
+}
+
+function post(answer, source) {
+  if (answer && answer.top && window.parent !== window) window.parent.postMessage({ type: "lenet:prediction", top: answer.top, source }, "*");
+}
+
+async function answer(source) {
+  try {
+    const { top, input, isInk } = await window.lenet.predict(source);
+    return { top, input, isInk };
+  } catch (error) {
+    if (error instanceof TypeError) throw error; // a bug, not an image
+    return { error: error.message };
+  }
+}
+
+// A note under a photo's answer: the app, with the server's pipeline, reads hard photos best.
+function photoNote(result) {
+  if (result.isInk || result.error || !C.APP_URL) return "";
+  const note = document.createElement("span");
+  const link = Object.assign(document.createElement("a"), { href: C.APP_URL, textContent: "the full app", target: "_blank", rel: "noopener" });
+  note.append("Photos are read here with the app's own steps; for a hard one (shadows, lined paper) ", link, " is the surer reader.");
+  return note;
+}
+
+await window.lenet.ready;
+show(null);
+$("#about").textContent = `LeNet-5 (${C.MODEL.variant}, ${C.MODEL.parameters.toLocaleString("en")} parameters${
+  C.MODEL.test_accuracy ? `, ${(100 * C.MODEL.test_accuracy).toFixed(2)}% on the MNIST test set` : ""
+}), running in this page with onnxruntime-web.`;
+
+lenetPad(
+  $(".lenet-pad"),
+  async (canvas) => {
+    if (!canvas) {
+      latest = null;
+      return show(null);
+    }
+    const pending = window.lenet.predict(canvas); // reads the canvas now
+    latest = await pending.then(
+      ({ top, input }) => ({ top, input }),
+      (error) => ({ error: error.message }),
+    );
+    show(latest);
+  },
+  {
+    liveMs: 60, // answers while the pen moves, dimmed until it rests
+    settled() {
+      window.lenetResult = latest;
+      post(latest, "drawing");
+    },
+  },
+);
+
+async function readFile(file) {
+  if (!file) return;
+  $("#status").textContent = `Reading ${file.name || "the picture"}…`;
+  const result = await answer(file);
+  show(result.error ? result : { top: result.top, input: result.input }, photoNote(result));
+  post(result, "file");
+}
+
+$("#file").addEventListener("change", (event) => readFile(event.target.files[0]));
+for (const type of ["dragenter", "dragover"])
+  document.addEventListener(type, (event) => {
+    event.preventDefault();
+    $("#drop").classList.add("over");
+  });
+document.addEventListener("dragleave", () => $("#drop").classList.remove("over"));
+document.addEventListener("drop", (event) => {
+  event.preventDefault();
+  $("#drop").classList.remove("over");
+  readFile(event.dataTransfer.files[0]);
+});

@@ -1,0 +1,488 @@
+// The browser's half of lenet/pipeline: an image's pixels -> the fitted digit (28x28, top left) that the
+// ONNX graph centres by mass, quantises and reads (lenet/pipeline/place.py runs inside the graph, so it is
+// not repeated here). Each function names the Python function it mirrors, step for step; the constants
+// come from the Python modules themselves (contract.js, written by `python -m lenet build-web`). The
+// parity test (tests/test_web.py) holds the two to the same answers.
+//
+// Planes are {data: Float32Array, width, height}, row-major, like the (H, W) float32 arrays in Python.
+
+import C from "./contract.js";
+
+export class NoDigitError extends Error {} // lenet.pipeline.decode.NoDigitError
+export class ImageError extends Error {} // lenet.pipeline.decode.ImageError
+
+const plane = (width, height, data = new Float32Array(width * height)) => ({ data, width, height });
+
+// Python's round(): halves to even, as the sizes computed in strokes.py are rounded.
+function roundHalfEven(x) {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+// numpy.median / numpy.percentile (linear interpolation) of an array of numbers.
+function percentile(values, q) {
+  const sorted = Float64Array.from(values).sort();
+  const at = (q / 100) * (sorted.length - 1);
+  const low = Math.floor(at);
+  return low + 1 < sorted.length ? sorted[low] + (at - low) * (sorted[low + 1] - sorted[low]) : sorted[low];
+}
+
+// ---- decode.py: the picture, telling strokes on a transparent canvas (ink) from a photo or scan ----
+
+// decode(): RGBA pixels (already at most WORK_SIDE a side: see lenet.js) -> {ink plane, isInk}.
+// A canvas whose least alpha is below OPAQUE holds strokes, and its alpha is the ink (ink_map's first case).
+export function inkOf(image) {
+  const { width, height, data } = image;
+  let leastAlpha = 255;
+  for (let i = 3; i < data.length; i += 4) leastAlpha = Math.min(leastAlpha, data[i]);
+  if (leastAlpha < C.OPAQUE) {
+    const ink = plane(width, height);
+    for (let i = 0; i < ink.data.length; i++) ink.data[i] = data[4 * i + 3] / 255;
+    return { ink, isInk: true };
+  }
+  return { ink: inkMap(image), isInk: false };
+}
+
+// ---- ink.py ----
+
+// ink_map() for an opaque picture: ink in [0, 1] whatever the polarity, lighting or colour cast.
+function inkMap(image) {
+  const { width, height, data } = image;
+  const channels = [0, 1, 2].map(() => plane(width, height));
+  const gray = plane(width, height);
+  for (let i = 0; i < width * height; i++) {
+    for (let c = 0; c < 3; c++) channels[c].data[i] = data[4 * i + c] / 255;
+    gray.data[i] = (channels[0].data[i] + channels[1].data[i] + channels[2].data[i]) / 3;
+  }
+  const smooth = meanFilter3(gray).data;
+  // torch's median: the lower of the two middle values.
+  const paper = Float32Array.from(smooth).sort()[Math.floor((smooth.length - 1) / 2)];
+  let low = Infinity;
+  let high = -Infinity;
+  for (const v of smooth) {
+    low = Math.min(low, v);
+    high = Math.max(high, v);
+  }
+  // The paper covers most of the picture, so the median is paper; the ink is the farther extreme.
+  if (high - paper > paper - low) for (const ch of channels) ch.data.forEach((v, i) => (ch.data[i] = 1 - v)); // light ink
+  const papers = channels.map((ch) => paperBrightness(ch)); // paper -> 1 everywhere, whatever the light and cast
+  const ink = plane(width, height);
+  for (let i = 0; i < ink.data.length; i++) {
+    let darkest = Infinity; // the darkest channel: a blue or red pen counts
+    for (let c = 0; c < 3; c++) darkest = Math.min(darkest, channels[c].data[i] / papers[c].data[i]);
+    ink.data[i] = Math.min(1, Math.max(0, 1 - darkest));
+  }
+  return ink;
+}
+
+// _mean_filter3(): the mean of each 3x3 window, windows cut at the edges.
+function meanFilter3({ data, width, height }) {
+  const out = plane(width, height);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      let sum = 0;
+      let count = 0;
+      for (let dy = -1; dy <= 1; dy++)
+        for (let dx = -1; dx <= 1; dx++) {
+          const yy = y + dy;
+          const xx = x + dx;
+          if (yy >= 0 && yy < height && xx >= 0 && xx < width) (sum += data[yy * width + xx]), count++;
+        }
+      out.data[y * width + x] = sum / count;
+    }
+  return out;
+}
+
+// _paper_brightness() of one channel: a closing (max then min filter) on a copy at most
+// BACKGROUND_SIDE a side removes the strokes and keeps the light's slow changes and a shadow's edge.
+function paperBrightness(channel) {
+  const scale = Math.min(1, C.BACKGROUND_SIDE / Math.max(channel.width, channel.height));
+  const small = resizeArea(
+    channel,
+    Math.max(1, roundHalfEven(channel.width * scale)),
+    Math.max(1, roundHalfEven(channel.height * scale)),
+  );
+  const closed = extremeFilter(extremeFilter(small, C.BACKGROUND_KERNEL, Math.max), C.BACKGROUND_KERNEL, Math.min);
+  const soft = plane(closed.width, closed.height); // a 3x3 mean with replicated edges
+  for (let y = 0; y < closed.height; y++)
+    for (let x = 0; x < closed.width; x++) {
+      let sum = 0;
+      for (let dy = -1; dy <= 1; dy++)
+        for (let dx = -1; dx <= 1; dx++) {
+          const yy = Math.min(closed.height - 1, Math.max(0, y + dy));
+          const xx = Math.min(closed.width - 1, Math.max(0, x + dx));
+          sum += closed.data[yy * closed.width + xx];
+        }
+      soft.data[y * closed.width + x] = sum / 9;
+    }
+  const background = resizeLinear(soft, channel.width, channel.height);
+  background.data.forEach((v, i) => (background.data[i] = Math.max(v, 0.02)));
+  return background;
+}
+
+// max_filter() / _min_filter(): a sliding max or min over size x size windows cut at the edges.
+function extremeFilter(source, size, pick) {
+  const radius = Math.floor(size / 2);
+  let { data } = source;
+  const { width, height } = source;
+  for (const [step, length, lines, stride] of [
+    [1, width, height, width],
+    [width, height, width, 1],
+  ]) {
+    const out = new Float32Array(data.length);
+    for (let line = 0; line < lines; line++)
+      for (let i = 0; i < length; i++) {
+        let best = data[line * stride + i * step];
+        for (let j = Math.max(0, i - radius); j <= Math.min(length - 1, i + radius); j++)
+          best = pick(best, data[line * stride + j * step]);
+        out[line * stride + i * step] = best;
+      }
+    data = out;
+  }
+  return plane(width, height, data);
+}
+
+// ink_threshold(): the level between strokes and paper, and the level of the strokes' cores.
+function inkThreshold(ink) {
+  const sample = [];
+  for (let y = 0; y < ink.height; y += 2) for (let x = 0; x < ink.width; x += 2) sample.push(ink.data[y * ink.width + x]);
+  const paper = percentile(sample, 50);
+  const noise = 1.4826 * percentile(
+    sample.map((v) => Math.abs(v - paper)),
+    50,
+  );
+  const floor = paper + Math.max(6 * noise, C.MIN_CONTRAST);
+  const strokes = ink.data.filter((v) => v > floor);
+  if (strokes.length === 0) throw new NoDigitError("no digit found: the image is blank");
+  const core = percentile(strokes, 90);
+  return [Math.max(floor, paper + 0.45 * (core - paper)), core];
+}
+
+// digit_ink(): the digit's ink alone (specks, far-off marks and, for photos, whatever touches the
+// border dropped), scaled so its strokes' cores are 1; and the level of its strokes' edge.
+export function digitInk(ink, dropBorder) {
+  const [threshold, core] = inkThreshold(ink);
+  const keep = digitMask(ink, threshold, dropBorder);
+  const rims = extremeFilter(keep, 3, Math.max); // the kept strokes keep their anti-aliased rims
+  const out = plane(ink.width, ink.height);
+  for (let i = 0; i < out.data.length; i++) out.data[i] = Math.min(1, Math.max(0, ink.data[i] / core)) * rims.data[i];
+  return [out, Math.min(threshold / core, 1)];
+}
+
+// digit_mask() with reduce_mask(): components are labelled (8-connected) on a copy at most LABEL_SIDE
+// a side where a block is set if any of its pixels is; each one is weighed by its ink; the digit grows
+// from the heaviest one, taking in every component near it that is no speck.
+function digitMask(ink, threshold, dropBorder) {
+  const { width, height } = ink;
+  const factor = Math.max(1, Math.ceil(Math.max(width, height) / C.LABEL_SIDE));
+  const w = Math.ceil(width / factor);
+  const h = Math.ceil(height / factor);
+  const set = new Uint8Array(w * h);
+  const blockInk = new Float64Array(w * h);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const v = ink.data[y * width + x];
+      if (v > threshold) {
+        const block = Math.floor(y / factor) * w + Math.floor(x / factor);
+        set[block] = 1;
+        blockInk[block] += v;
+      }
+    }
+  // scipy.ndimage.label: components numbered in the order their first block comes in raster order.
+  const labels = new Int32Array(w * h);
+  const boxes = []; // [top, left, bottom, right] in blocks, inclusive
+  const weight = [];
+  for (let start = 0; start < w * h; start++) {
+    if (!set[start] || labels[start]) continue;
+    const label = boxes.length + 1;
+    const box = [h, w, -1, -1];
+    let sum = 0;
+    const queue = [start];
+    labels[start] = label;
+    while (queue.length) {
+      const at = queue.pop();
+      const y = Math.floor(at / w);
+      const x = at % w;
+      box[0] = Math.min(box[0], y);
+      box[1] = Math.min(box[1], x);
+      box[2] = Math.max(box[2], y);
+      box[3] = Math.max(box[3], x);
+      sum += blockInk[at];
+      for (let dy = -1; dy <= 1; dy++)
+        for (let dx = -1; dx <= 1; dx++) {
+          const yy = y + dy;
+          const xx = x + dx;
+          const next = yy * w + xx;
+          if (yy >= 0 && yy < h && xx >= 0 && xx < w && set[next] && !labels[next]) (labels[next] = label), queue.push(next);
+        }
+    }
+    boxes.push(box);
+    weight.push(sum);
+  }
+  if (boxes.length === 0) throw new NoDigitError("no digit found: the image is blank");
+  // Boxes in full-size pixels, to within factor - 1.
+  const full = boxes.map(([t, l, b, r]) => [t * factor, l * factor, Math.min((b + 1) * factor, height) - 1, Math.min((r + 1) * factor, width) - 1]);
+  if (dropBorder) {
+    const onBorder = new Set();
+    const mark = (y, x) => ink.data[y * width + x] > threshold && onBorder.add(labels[Math.floor(y / factor) * w + Math.floor(x / factor)]);
+    for (let x = 0; x < width; x++) mark(0, x), mark(height - 1, x);
+    for (let y = 0; y < height; y++) mark(y, 0), mark(y, width - 1);
+    const heaviest = Math.max(...weight);
+    const innerHeaviest = Math.max(0, ...weight.filter((_, i) => !onBorder.has(i + 1)));
+    // Keep border-touching ink only when nothing substantial lies inside (a tightly cropped digit).
+    if (innerHeaviest >= 0.1 * heaviest) onBorder.forEach((label) => (weight[label - 1] = 0));
+  }
+  const heaviest = Math.max(...weight);
+  const keep = weight.map((v) => v >= C.SPECK_FRACTION * heaviest);
+  const taken = weight.map(() => false);
+  const first = weight.indexOf(heaviest);
+  taken[first] = true;
+  let box = [...full[first]];
+  for (let changed = true; changed; ) {
+    changed = false;
+    const reach = C.NEAR * Math.max(box[2] - box[0], box[3] - box[1]);
+    for (let i = 0; i < weight.length; i++) {
+      if (!keep[i] || taken[i]) continue;
+      const [top, left, bottom, right] = full[i];
+      if (top <= box[2] + reach && bottom >= box[0] - reach && left <= box[3] + reach && right >= box[1] - reach) {
+        taken[i] = true;
+        box = [Math.min(box[0], top), Math.min(box[1], left), Math.max(box[2], bottom), Math.max(box[3], right)];
+        changed = true;
+      }
+    }
+  }
+  const mask = plane(width, height);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const label = labels[Math.floor(y / factor) * w + Math.floor(x / factor)];
+      mask.data[y * width + x] = label && taken[label - 1] && ink.data[y * width + x] > threshold ? 1 : 0;
+    }
+  return mask;
+}
+
+// ---- strokes.py ----
+
+function crop(source, top, left, bottom, right) {
+  const out = plane(right - left, bottom - top);
+  for (let y = top; y < bottom; y++) out.data.set(source.data.subarray(y * source.width + left, y * source.width + right), (y - top) * out.width);
+  return out;
+}
+
+// The rows and columns where `source` exceeds `level`: [top, left, bottom, right], inclusive, or null.
+function extent(source, level) {
+  let [top, left, bottom, right] = [Infinity, Infinity, -1, -1];
+  for (let y = 0; y < source.height; y++)
+    for (let x = 0; x < source.width; x++)
+      if (source.data[y * source.width + x] > level) {
+        top = Math.min(top, y);
+        bottom = Math.max(bottom, y);
+        left = Math.min(left, x);
+        right = Math.max(right, x);
+      }
+  return bottom < 0 ? null : [top, left, bottom, right];
+}
+
+// stroke_width(): the mean stroke width of the mask (source > level): area / length, the length from
+// the count of pixel edges the strokes cross (8L/pi for a curve of length L).
+function strokeWidth(source, level) {
+  const { width, height, data } = source;
+  let area = 0;
+  let edges = 0;
+  const at = (y, x) => y >= 0 && y < height && x >= 0 && x < width && data[y * width + x] > level;
+  for (let y = 0; y <= height; y++)
+    for (let x = 0; x <= width; x++) {
+      const here = at(y, x);
+      if (here) area++;
+      if (x < width && here !== at(y - 1, x)) edges++;
+      if (y < height && here !== at(y, x - 1)) edges++;
+    }
+  return edges ? (8 * area) / (Math.PI * edges) : 0;
+}
+
+// normalize_strokes(): the digit's ink -> its fitted shape, longer side BOX, strokes MNIST-wide.
+export function normalizeStrokes(ink, edge) {
+  const box = extent(ink, edge);
+  if (!box) throw new NoDigitError("no digit found: the image is blank");
+  const [top, left, bottom, right] = box;
+  // With the rims; numpy's slice stops at the edge.
+  const cropped = crop(ink, Math.max(top - 1, 0), Math.max(left - 1, 0), Math.min(bottom + 2, ink.height), Math.min(right + 2, ink.width));
+  const scale = C.BOX / (Math.max(bottom - top, right - left) + 1);
+  const width = strokeWidth(cropped, edge) * scale;
+  if (C.MIN_WIDTH <= width && width <= C.MAX_WIDTH) return fitBox(cropped, edge / 2);
+  return fitBox(restroke(cropped, edge, scale * C.FINE, width * C.FINE), 0.25);
+}
+
+// _restroke(): the strokes redrawn at the fine scale to a width inside MNIST's range (a 0/1 plane).
+function restroke(cropped, edge, scale, width) {
+  const margin = Math.ceil(C.MAX_WIDTH * C.FINE);
+  const size = [Math.max(1, roundHalfEven(cropped.width * scale)), Math.max(1, roundHalfEven(cropped.height * scale))];
+  const coverage = pad(resizeLinear(cropped, ...size, true), margin);
+  const bar = edge * Math.min(1, 0.9 * width);
+  const fine = coverage.data.map((v) => (v > bar ? 1 : 0));
+  const shape = plane(coverage.width, coverage.height, fine);
+  const low = C.MIN_WIDTH * C.FINE;
+  const high = C.MAX_WIDTH * C.FINE;
+  if (width < low) return dilate(shape, (low - Math.max(width, 1)) / 2);
+  const eroded = erode(shape, (width - high) / 2);
+  const spine = dilate(thin(shape), low / 2);
+  eroded.data.forEach((v, i) => (eroded.data[i] = v || spine.data[i] ? 1 : 0));
+  return eroded;
+}
+
+function pad(source, margin) {
+  const out = plane(source.width + 2 * margin, source.height + 2 * margin);
+  for (let y = 0; y < source.height; y++) out.data.set(source.data.subarray(y * source.width, (y + 1) * source.width), (y + margin) * out.width + margin);
+  return out;
+}
+
+// _disk(): the offsets within `radius` (a pixel's centre within radius + a quarter pixel squared).
+function disk(radius) {
+  const r = Math.max(0, Math.ceil(radius - 0.5));
+  const offsets = [];
+  for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) if (dy * dy + dx * dx <= radius * radius + 0.25) offsets.push([dy, dx]);
+  return offsets;
+}
+
+// dilate(): grow a 0/1 plane by a disk of `radius`; outside the plane counts as empty.
+function dilate(source, radius, value = 1) {
+  const { width, height, data } = source;
+  const out = plane(width, height);
+  const offsets = disk(radius);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      if (data[y * width + x] !== value) continue;
+      for (const [dy, dx] of offsets) {
+        const yy = y + dy;
+        const xx = x + dx;
+        if (yy >= 0 && yy < height && xx >= 0 && xx < width) out.data[yy * width + xx] = 1;
+      }
+    }
+  return out;
+}
+
+// erode(): ~dilate(~mask), so outside the plane counts as ink (nothing is eaten from the edges).
+function erode(source, radius) {
+  const grown = dilate(source, radius, 0);
+  grown.data.forEach((v, i) => (grown.data[i] = 1 - v));
+  return grown;
+}
+
+// thin(): Zhang-Suen thinning to lines one pixel wide, in the same two sub-steps as Python.
+function thin(source) {
+  const width = source.width + 2;
+  const height = source.height + 2;
+  const image = pad(source, 1).data;
+  // P2..P9 clockwise from north, as (dy, dx).
+  const around = [[-1, 0], [-1, 1], [0, 1], [1, 1], [1, 0], [1, -1], [0, -1], [-1, -1]].map(([dy, dx]) => dy * width + dx);
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const step of [0, 1]) {
+      const remove = [];
+      for (let y = 1; y < height - 1; y++)
+        for (let x = 1; x < width - 1; x++) {
+          const at = y * width + x;
+          if (!image[at]) continue;
+          const n = around.map((offset) => image[at + offset]);
+          const count = n.reduce((a, b) => a + b, 0);
+          let transitions = 0;
+          for (let i = 0; i < 8; i++) if (!n[i] && n[(i + 1) % 8]) transitions++;
+          const keepShape = step === 0 ? !(n[0] && n[2] && n[4]) && !(n[2] && n[4] && n[6]) : !(n[0] && n[2] && n[6]) && !(n[0] && n[4] && n[6]);
+          if (count >= 2 && count <= 6 && transitions === 1 && keepShape) remove.push(at);
+        }
+      for (const at of remove) image[at] = 0;
+      if (remove.length) changed = true;
+    }
+  }
+  return crop(plane(width, height, image), 1, 1, height - 1, width - 1);
+}
+
+// _fit_box(): crop to the ink above `level`, fit the longer side to BOX (area averaging to shrink,
+// bilinear to enlarge), clamped to [0, 1].
+function fitBox(shape, level) {
+  const [top, left, bottom, right] = extent(shape, level);
+  const cropped = crop(shape, top, left, bottom + 1, right + 1);
+  const shrink = C.BOX / Math.max(cropped.width, cropped.height);
+  const width = Math.max(1, roundHalfEven(cropped.width * shrink));
+  const height = Math.max(1, roundHalfEven(cropped.height * shrink));
+  const digit = shrink < 1 ? resizeArea(cropped, width, height) : resizeLinear(cropped, width, height);
+  digit.data.forEach((v, i) => (digit.data[i] = Math.min(1, Math.max(0, v))));
+  return digit;
+}
+
+// ---- resampling, as torch.nn.functional.interpolate does it ----
+
+// mode="area" (adaptive average pooling): output pixel i averages input [floor(i*in/out), ceil((i+1)*in/out)).
+export function resizeArea(source, width, height) {
+  const out = plane(width, height);
+  const span = (i, from, to) => [Math.floor((i * from) / to), Math.ceil(((i + 1) * from) / to)];
+  for (let y = 0; y < height; y++) {
+    const [y0, y1] = span(y, source.height, height);
+    for (let x = 0; x < width; x++) {
+      const [x0, x1] = span(x, source.width, width);
+      let sum = 0;
+      for (let yy = y0; yy < y1; yy++) for (let xx = x0; xx < x1; xx++) sum += source.data[yy * source.width + xx];
+      out.data[y * width + x] = sum / ((y1 - y0) * (x1 - x0));
+    }
+  }
+  return out;
+}
+
+// mode="bilinear", align_corners=False; with `antialias` a shrink widens the triangle filter to the
+// scale (torch's antialiased resampling, which follows Pillow's); enlarging is the same either way.
+function resizeLinear(source, width, height, antialias = false) {
+  const along = (from, to) => {
+    const ratio = from / to;
+    const support = antialias && ratio > 1 ? ratio : 1;
+    return Array.from({ length: to }, (_, i) => {
+      const center = ratio * (i + 0.5);
+      if (support === 1) {
+        // Plain bilinear: the two neighbours of the source position, clamped at the edges.
+        const at = Math.max(0, center - 0.5);
+        const j = Math.min(Math.floor(at), from - 1);
+        const t = Math.min(at - j, 1);
+        const next = Math.min(j + 1, from - 1);
+        return [[j, 1 - t], [next, t]];
+      }
+      const first = Math.max(Math.trunc(center - support + 0.5), 0);
+      const last = Math.min(Math.trunc(center + support + 0.5), from);
+      const taps = [];
+      let total = 0;
+      for (let j = first; j < last; j++) {
+        const w = Math.max(0, 1 - Math.abs((j - center + 0.5) / support));
+        taps.push([j, w]);
+        total += w;
+      }
+      return taps.map(([j, w]) => [j, total ? w / total : 0]);
+    });
+  };
+  const rows = along(source.height, height);
+  const cols = along(source.width, width);
+  const across = plane(width, source.height);
+  for (let y = 0; y < source.height; y++)
+    for (let x = 0; x < width; x++) {
+      let sum = 0;
+      for (const [j, w] of cols[x]) sum += w * source.data[y * source.width + j];
+      across.data[y * width + x] = sum;
+    }
+  const out = plane(width, height);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      let sum = 0;
+      for (const [j, w] of rows[y]) sum += w * across.data[j * width + x];
+      out.data[y * width + x] = sum;
+    }
+  return out;
+}
+
+// ---- the whole front half: preprocess() up to the graph ----
+
+// RGBA pixels -> {digit: Float32Array(28 * 28), the fitted digit at the top left (the graph's input),
+// isInk}. Raises NoDigitError when there is no digit.
+export function fittedDigit(image) {
+  const { ink, isInk } = inkOf(image);
+  const [digit, edge] = digitInk(ink, !isInk); // only photos have shadows and paper edges
+  const fitted = normalizeStrokes(digit, edge);
+  const canvas = new Float32Array(C.SIZE * C.SIZE);
+  for (let y = 0; y < fitted.height; y++) canvas.set(fitted.data.subarray(y * fitted.width, (y + 1) * fitted.width), y * C.SIZE);
+  return { digit: canvas, isInk };
+}
