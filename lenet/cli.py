@@ -1,4 +1,5 @@
-"""Command line: `python -m lenet train | evaluate | predict | push | deploy-space | export-onnx | build-web`."""
+"""Command line: `python -m lenet train | evaluate | predict | push | deploy-space | export-onnx | build-web |
+deploy-static`, each flag with a default and help."""
 
 from __future__ import annotations
 
@@ -103,6 +104,24 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="checkpoint folder (default: shipped)")
     web.add_argument("--out", default="dist/site", help="site folder to write (default: dist/site)")
     web.add_argument("--app-url", default=None, help="the Gradio app's URL, linked for photos (default: no link)")
+
+    static = commands.add_parser("deploy-static", help="deploy the browser edition as a static Space (free hosting)")
+    static.description = f"Build the static site and upload it to a static Space in one commit. {token_note}"
+    static.add_argument("--space-id", type=repo_id, required=True, help="Space USER/NAME (required; created if new)")
+    static.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="checkpoint folder (default: shipped)")
+    static.add_argument(
+        "--model-repo", type=repo_id, default=None, help="model repo USER/NAME the Space links to (default: none)"
+    )
+    static.add_argument(
+        "--revision",
+        type=commit_sha,
+        default=None,
+        help="model commit sha to pin: the site is built from --model-repo at it, not --checkpoint (default: none)",
+    )
+    static.add_argument("--app-url", default=None, help="the Gradio app's URL, linked for photos (default: no link)")
+    static.add_argument("--private", action="store_true", help="create the Space private (default: public)")
+    static.add_argument("--dry-run", action="store_true", help="write the Space's files to --out; upload nothing")
+    static.add_argument("--out", default="dist/static-space", help="folder for --dry-run (default: dist/static-space)")
     return parser
 
 
@@ -227,6 +246,26 @@ def cmd_build_web(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deploy_static(args: argparse.Namespace) -> int:
+    from huggingface_hub import constants
+
+    from lenet.hub import HubError, deploy_static
+
+    if args.revision and not args.model_repo:
+        raise HubError("--revision pins a model repo: give --model-repo too")
+    out = args.out if args.dry_run else None
+    sha = deploy_static(
+        args.space_id, args.checkpoint, args.model_repo, args.revision, args.app_url, args.private, out=out
+    )
+    if sha is None:
+        print(f"dry run: wrote to {args.out} what `deploy-static` would upload to {args.space_id}; uploaded nothing")
+        return 0
+    print(f"deployed static Space {args.space_id}")
+    print(f"commit {sha}")
+    print(f"{constants.ENDPOINT.rstrip('/')}/spaces/{args.space_id}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from lenet.export import ExportError
     from lenet.hub import HubError
@@ -241,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         "deploy-space": cmd_deploy_space,
         "export-onnx": cmd_export_onnx,
         "build-web": cmd_build_web,
+        "deploy-static": cmd_deploy_static,
     }
     try:
         return handlers[args.command](args)

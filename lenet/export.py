@@ -36,7 +36,7 @@ class PlacedLeNet5(nn.Module):
         self.model = model.eval()
 
     def forward(self, digit: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        levels = quantize(center_by_mass(digit))  # (N, 1, 28, 28) in 0..255
+        levels = center_by_mass(quantize(digit))  # (N, 1, 28, 28) in 0..255
         logits = self.model(levels / 255)  # (N, 10)
         return logits, logits.softmax(dim=1), levels[:, 0].to(torch.uint8)
 

@@ -1,10 +1,16 @@
-"""Debian's Chromium driven by Playwright, as the browser tests and bench.draw_latency use it: its
-path and flags, and a digit drawn on the app's drawing pad with real mouse strokes or touches."""
+"""Debian's Chromium driven by Playwright, as the browser tests and benchmarks use it: its path and
+flags, a digit drawn on a drawing pad with real mouse strokes or touches, and a static file server."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import itertools
 import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 
 from testkit.render import DIGITS
 
@@ -19,10 +25,14 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def digit_strokes(frame, label: int) -> list[list[tuple[float, float]]]:
-    """DIGITS[label] as page coordinates on the drawing pad: each stroke's points, 8 steps between
-    the digit's own points (a hand's stroke, not jumps)."""
-    box = frame.locator("#sketchpad canvas").first.bounding_box()
+APP_PAD = "#sketchpad canvas"  # the Gradio app's drawing pad
+WEB_PAD = "canvas#pad"  # the browser edition's
+
+
+def digit_strokes(frame, label: int, pad: str = APP_PAD) -> list[list[tuple[float, float]]]:
+    """DIGITS[label] as page coordinates on the drawing pad `pad`: each stroke's points, 8 steps
+    between the digit's own points (a hand's stroke, not jumps)."""
+    box = frame.locator(pad).first.bounding_box()
     side = min(box["width"], box["height"])
     left, top = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
     strokes = []
@@ -44,18 +54,18 @@ def mouse_stroke(page, points: list[tuple[float, float]]) -> None:
     page.mouse.up()
 
 
-def stroke_digit(page, frame, label: int) -> None:
+def stroke_digit(page, frame, label: int, pad: str = APP_PAD) -> None:
     """Draw DIGITS[label] on the drawing pad with real mouse strokes (`frame`: the page, or the frame
     the app is embedded in)."""
-    for points in digit_strokes(frame, label):
+    for points in digit_strokes(frame, label, pad):
         mouse_stroke(page, points)
 
 
-def touch_digit(page, label: int) -> None:
+def touch_digit(page, label: int, pad: str = APP_PAD) -> None:
     """Draw DIGITS[label] with a finger: Chromium's touch events (CDP), as a phone's screen sends
     them; the page must be opened with has_touch=True."""
     cdp = page.context.new_cdp_session(page)
-    for points in digit_strokes(page, label):
+    for points in digit_strokes(page, label, pad):
         cdp.send(
             "Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": points[0][0], "y": points[0][1]}]}
         )
@@ -63,3 +73,21 @@ def touch_digit(page, label: int) -> None:
             cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     cdp.detach()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # no line per request on stderr
+        pass
+
+
+@contextlib.contextmanager
+def static_server(folder: str | Path) -> Iterator[str]:
+    """Serve `folder` as plain files on a free loopback port, as any static host would; yields its URL."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()

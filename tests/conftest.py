@@ -1,4 +1,5 @@
-"""Shared fixtures: the real MNIST files (never downloaded in tests), the repository paths, the running app."""
+"""Shared fixtures: the real MNIST files (never downloaded in tests), the repository paths, the running app,
+and Chromium (desktop and phone pages)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import torch
 
 from lenet.training.data import DATA_DIR_ENV, load_mnist, resolve_data_dir
 from testkit.appserver import AppServer, parent_pids
+from testkit.browser import CHROMIUM, CHROMIUM_FLAGS
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -90,3 +92,50 @@ def wait_gone(pid: int, timeout: float = 10) -> None:
             return
         time.sleep(0.05)
     raise TimeoutError(f"process {pid} still running")
+
+
+@pytest.fixture(scope="module")
+def browser(request):
+    """Debian's Chromium through Playwright; without it browser tests skip locally and fail in CI
+    (CI=true). A test module's SCREENSHOTS folder is made for it."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    missing = (
+        "playwright is not installed"
+        if sync_playwright is None
+        else None
+        if Path(CHROMIUM).exists()
+        else f"no Chromium at {CHROMIUM}"
+    )
+    if missing:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"browser tests must run in CI: {missing}")
+        pytest.skip(f"{missing} (apt-get install -y chromium; pip install playwright)")
+    if hasattr(request.module, "SCREENSHOTS"):
+        request.module.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True}
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(**DESKTOP)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    yield page
+    context.close()

@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from testkit.browser import CHROMIUM, CHROMIUM_FLAGS, digit_strokes, mouse_stroke, stroke_digit, touch_digit
+from testkit.browser import digit_strokes, mouse_stroke, stroke_digit, touch_digit
 from testkit.render import pad_drawing, photo_bytes
 
-from .conftest import ROOT, children_running, running_app, wait_gone
+from .conftest import DESKTOP, PHONE, ROOT, children_running, running_app, wait_gone
 
 SCREENSHOTS = ROOT / "test-output" / "app"
 
@@ -165,50 +165,6 @@ def test_bad_files_get_a_message_not_an_error(client, tmp_path):
 
 
 # ---- the UI, in Chromium -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    missing = (
-        "playwright is not installed"
-        if sync_playwright is None
-        else None
-        if Path(CHROMIUM).exists()
-        else f"no Chromium at {CHROMIUM}"
-    )
-    if missing:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"browser tests must run in CI: {missing}")
-        pytest.skip(f"{missing} (apt-get install -y chromium; pip install playwright)")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
-
-
-DESKTOP = {"viewport": {"width": 1280, "height": 900}}
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True}
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(**DESKTOP)
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def phone(browser):
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def open_app(page, url: str):

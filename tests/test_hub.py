@@ -296,3 +296,47 @@ def test_broken_weights_on_the_hub_are_named_and_the_app_falls_back(hub, env):
     served = serve(env, REPO, mismatched, CHECKPOINT)
     assert served["line"].startswith("serving the bundled weights")
     assert "does not match its config.json" in served["log"], served["log"]
+
+
+# ---- the browser edition as a static Space --------------------------------------------------------
+
+
+def test_deploy_static_builds_the_pinned_model_into_a_static_space_in_one_commit(hub, env, tmp_path):
+    classic = push(env, CLASSIC)  # the pin: the site must carry this revision's model, not --checkpoint's
+    push(env)  # main moves on to another model
+    args = ("deploy-static", "--space-id", SPACE, "--model-repo", REPO, "--revision", classic)
+    dry = tmp_path / "dry-static"
+    lenet(env, *args, "--dry-run", "--out", str(dry))
+    assert ("space", SPACE) not in hub.state.repos
+    out = lenet(env, *args).stdout
+    space = hub.state.repos[("space", SPACE)]
+    assert space.sdk == "static" and len(space.log) == 2  # created, then one commit
+    assert re.search(r"^commit ([0-9a-f]{40})$", out, re.M)[1] == space.main
+    files = hub.files("space", SPACE)
+    dry_files = {p.relative_to(dry).as_posix(): p.read_bytes() for p in dry.rglob("*") if p.is_file()}
+    assert set(files) - {".gitattributes"} == set(dry_files)
+    assert {"index.html", "model.onnx", "contract.js", "ort/ort-wasm-simd-threaded.wasm", "README.md"} <= set(files)
+    assert '"variant": "classic"' in files["contract.js"].decode()  # built from the pinned revision
+    readme = tmp_path / "README.md"
+    readme.write_bytes(files["README.md"])
+    card = SpaceCard.load(readme)
+    assert card.data.sdk == "static" and card.data.app_file == "index.html" and card.data.models == [REPO]
+    assert card.data.get("python_version") is None and classic in card.text and "<iframe" in card.text
+    assert all(TOKEN.encode() not in content for content in files.values())
+    assert_token_stayed_in_the_header(hub)
+
+    # A redeploy drops what the site no longer has, in one more commit.
+    hub.state.commit(space, {**hub.files("space", SPACE), "old.js": b"// gone\n"}, "a file from before")
+    lenet(env, "deploy-static", "--space-id", SPACE)
+    files = hub.files("space", SPACE)
+    assert "old.js" not in files and '"variant": "modern"' in files["contract.js"].decode()
+
+
+def test_deploy_static_refuses_a_revision_the_model_repo_does_not_have(hub, env):
+    push(env)
+    args = ("deploy-static", "--space-id", SPACE, "--model-repo", REPO, "--revision", "f" * 40)
+    result = lenet(env, *args, expect=2)
+    assert f"model {REPO}@{'f' * 40}" in result.stderr and "no such revision" in result.stderr
+    assert ("space", SPACE) not in hub.state.repos
+    result = lenet(env, "deploy-static", "--space-id", SPACE, "--revision", "f" * 40, expect=2)
+    assert "give --model-repo too" in result.stderr

@@ -1,15 +1,16 @@
-"""The Hugging Face Hub: pull a model at a pinned revision, push a checkpoint with its card, deploy the Space."""
+"""The Hugging Face Hub: pull a model at a pinned revision, push a checkpoint with its card, deploy the Spaces."""
 
 from lenet.hub.errors import HubError
 from lenet.hub.publish import push
 from lenet.hub.pull import PIN_FILE, load_pretrained, load_serving_model, serving_pin
-from lenet.hub.space import SPACE_FILES, deploy_space, space_files
+from lenet.hub.space import SPACE_FILES, deploy_space, deploy_static, space_files
 
 __all__ = [
     "PIN_FILE",
     "SPACE_FILES",
     "HubError",
     "deploy_space",
+    "deploy_static",
     "load_pretrained",
     "load_serving_model",
     "push",

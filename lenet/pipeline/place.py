@@ -25,9 +25,13 @@ def on_canvas(digit: np.ndarray) -> torch.Tensor:
 
 
 def center_by_mass(canvas: torch.Tensor) -> torch.Tensor:
-    """(N, 1, 28, 28) digits, each at most BOX x BOX anywhere on its canvas -> the same digits moved by
-    whole pixels so each one's centre of mass is at the centre, its box kept inside the canvas (as
-    MNIST was made). A blank canvas stays blank."""
+    """(N, 1, 28, 28) digits as 8-bit levels (quantize), each at most BOX x BOX anywhere on its canvas ->
+    the same digits moved by whole pixels so each one's centre of mass is at the centre, its box kept
+    inside the canvas (as MNIST was made). A blank canvas stays blank.
+
+    On whole levels every sum below is exact in float32 (at most 784 x 255 x 27 < 2^24), whatever the
+    order of summation, so torch, onnxruntime and onnxruntime-web pick the same pixel even when the
+    centre of mass falls on a half."""
     index = torch.arange(SIZE, dtype=canvas.dtype)  # (28,)
     total = canvas.sum(dim=(-2, -1)).clamp(min=1e-12)  # (N, 1)
     shifts = []
@@ -54,4 +58,4 @@ def model_levels(digit: np.ndarray) -> np.ndarray:
     """A fitted (h, w) digit -> (28, 28) uint8: centred by mass and quantised. Raises NoDigitError."""
     if not digit.sum() > 0:
         raise NoDigitError("no digit found: the image is blank")
-    return quantize(center_by_mass(on_canvas(digit)))[0, 0].numpy().astype(np.uint8)
+    return center_by_mass(quantize(on_canvas(digit)))[0, 0].numpy().astype(np.uint8)

@@ -32,6 +32,8 @@ function lenetPad(
     const settling = state === "answered" && root.dataset.state !== "answered";
     root.dataset.state = state;
     root.dataset.blank = String(blank);
+    root.dataset.version = String(version); // the drawing as it is now ...
+    root.dataset.answered = String(answered); // ... and the one whose answer is on the page (for timing)
     document.documentElement.dataset.lenetPad = state;
     if (settling) settled();
   }
@@ -81,6 +83,7 @@ function lenetPad(
 
   function changed() {
     version += 1;
+    showState();
     resting = false;
     clearTimeout(restTimer);
     restTimer = setTimeout(() => {

@@ -1,0 +1,333 @@
+"""The browser edition: the ONNX graph against torch on MNIST, and the built site served by a plain static
+file server on loopback, in Chromium: drawing with the mouse and a finger, parity with the server's
+pipeline, the window.lenet API, an embedding page on another origin, and no request leaving the site.
+
+Screenshots go to test-output/web/.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from lenet.checkpoint import load_model
+from lenet.export import PlacedLeNet5
+from lenet.predict import DEFAULT_CHECKPOINT, Predictor
+from testkit.browser import WEB_PAD, digit_strokes, mouse_stroke, static_server, stroke_digit, touch_digit
+from testkit.render import pad_drawing
+from testkit.wild import DigitShapes, find_fonts, pasted, sketch
+
+from .conftest import ROOT
+
+SCREENSHOTS = ROOT / "test-output" / "web"
+
+
+def drawing_bytes(label: int) -> bytes:
+    """The PNG the app's drawing pad would send for DIGITS[label]."""
+    return base64.b64decode(pad_drawing(label).split(",", 1)[1])
+
+
+# ---- the ONNX graph --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def onnx_file(tmp_path_factory, cli_env_module):
+    path = tmp_path_factory.mktemp("onnx") / "lenet5.onnx"
+    done = subprocess.run(
+        [sys.executable, "-m", "lenet", "export-onnx", "--out", str(path)],
+        env=cli_env_module,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "opset 18" in done.stdout
+    return path
+
+
+@pytest.fixture(scope="module")
+def cli_env_module():
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def test_onnx_graph_gives_torch_logits_on_the_mnist_test_set(onnx_file, mnist_test):
+    """All 10,000 MNIST test digits through onnxruntime and through the same torch module: logits
+    within 1e-4, the same levels, and the test accuracy the checkpoint reports."""
+    import onnxruntime
+
+    images, labels = mnist_test
+    digits = images.float().div(255)[:, None]  # (10000, 1, 28, 28)
+    session = onnxruntime.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
+    model = PlacedLeNet5(load_model(DEFAULT_CHECKPOINT))
+    for start in range(0, len(digits), 2500):
+        batch = digits[start : start + 2500]
+        logits, probabilities, levels = session.run(None, {"digit": batch.numpy()})
+        with torch.no_grad():
+            want_logits, want_probabilities, want_levels = model(batch)
+        assert np.abs(logits - want_logits.numpy()).max() < 1e-4
+        assert np.abs(probabilities - want_probabilities.numpy()).max() < 1e-5
+        assert np.array_equal(levels, want_levels.numpy())
+    predictions = session.run(["logits"], {"digit": digits.numpy()})[0].argmax(1)
+    accuracy = float((predictions == labels.numpy()).mean())
+    assert accuracy >= 0.995  # the shipped checkpoint: 99.56%, recentred MNIST digits barely move
+
+
+def test_the_graph_centres_an_off_centre_digit_as_the_server_does(onnx_file):
+    """A fitted digit anywhere on the canvas comes out where preprocess() puts it."""
+    import onnxruntime
+
+    predictor = Predictor.from_checkpoint()
+    expected = predictor.predict(drawing_bytes(7)).model_input.levels
+    rows, cols = np.nonzero(expected)
+    digit = np.zeros((1, 1, 28, 28), np.float32)
+    box = expected[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1] / 255
+    digit[0, 0, 5 : 5 + box.shape[0], 2 : 2 + box.shape[1]] = box  # moved off centre
+    session = onnxruntime.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
+    _, probabilities, levels = session.run(None, {"digit": digit})
+    assert np.array_equal(levels[0], expected)
+    assert probabilities[0].argmax() == 7
+
+
+# ---- the site --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, cli_env_module):
+    """`python -m lenet build-web` of the shipped checkpoint, served by a static file server."""
+    folder = tmp_path_factory.mktemp("site") / "site"
+    done = subprocess.run(
+        [sys.executable, "-m", "lenet", "build-web", "--out", str(folder)],
+        env=cli_env_module,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    with static_server(folder) as url:
+        yield url, folder
+
+
+def test_the_site_is_its_own_files(site):
+    _, folder = site
+    names = {path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()}
+    assert {"index.html", "model.onnx", "contract.js", "pad.js", "ort/ort-wasm-simd-threaded.wasm"} <= names
+    pinned = json.loads((ROOT / "web" / "package-lock.json").read_text())["packages"]["node_modules/onnxruntime-web"]
+    assert pinned["version"] == "1.30.0" and pinned["integrity"].startswith("sha512-")
+    for name in names:
+        if name.endswith((".html", ".css")) or name in ("page.js", "lenet.js", "preprocess.js", "pad.js"):
+            text = (folder / name).read_text()
+            assert "http://" not in text.replace("http://127.0.0.1", "") and "https://" not in text, name
+
+
+def open_site(page, url: str):
+    """Open the site, recording every request; returns the list of requested URLs."""
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url)
+    page.wait_for_function("() => window.lenet", timeout=30_000)
+    page.evaluate("() => window.lenet.ready")
+    page.wait_for_function("() => document.querySelector('#status').textContent.startsWith('Draw')")
+    assert not errors, errors
+    return requests
+
+
+def settled_answer(page, timeout: float = 30_000) -> dict:
+    page.wait_for_function(
+        "() => document.documentElement.dataset.lenetPad === 'answered' && window.lenetResult", timeout=timeout
+    )
+    return page.evaluate("() => ({top: window.lenetResult.top, error: window.lenetResult.error})")
+
+
+def only_from(requests: list[str], url: str) -> None:
+    """No request left the site: every URL is under it (or inline data)."""
+    strays = [r for r in requests if not (r.startswith(url) or r.startswith(("data:", "blob:")))]
+    assert not strays, strays
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_draw_digits_with_the_mouse(page, site, theme):
+    url, _ = site
+    requests = open_site(page, f"{url}?theme={theme}")
+    assert page.evaluate("() => document.documentElement.dataset.theme") == theme
+    for label in (0, 1, 4, 7):
+        stroke_digit(page, page, label, WEB_PAD)
+        answer = settled_answer(page)
+        assert answer["top"][0]["label"] == str(label), answer
+        assert page.locator("#top3 li").count() == 3
+        assert page.locator("#status").inner_text().startswith(f"It reads {label}")
+        page.screenshot(path=SCREENSHOTS / f"{theme}-{label}.png")
+        page.get_by_role("button", name="Clear").click()
+        page.wait_for_function("() => window.lenetResult === null")
+    only_from(requests, url)
+
+
+def test_a_finger_draws_on_a_phone_and_the_page_does_not_scroll(phone, site):
+    url, _ = site
+    requests = open_site(phone, url)
+    assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    pad = phone.locator(WEB_PAD).bounding_box()
+    assert pad["width"] >= 0.8 * 390 - 32
+    phone.locator(WEB_PAD).scroll_into_view_if_needed()
+    scrolled = phone.evaluate("() => window.scrollY")
+    touch_digit(phone, 7, WEB_PAD)
+    assert settled_answer(phone)["top"][0]["label"] == "7"
+    assert phone.evaluate("() => window.scrollY") == scrolled
+    phone.screenshot(path=SCREENSHOTS / "phone-7.png", full_page=True)
+    only_from(requests, url)
+
+
+# Records what the page shows each time the status or the pad's state changes: [status, state].
+WATCH = """() => {
+  window.shown = [];
+  const note = () => window.shown.push([document.querySelector('#status').textContent, document.documentElement.dataset.lenetPad]);
+  new MutationObserver(note).observe(document.querySelector('#status'), {subtree: true, childList: true, characterData: true});
+  new MutationObserver(note).observe(document.documentElement, {attributes: true, attributeFilter: ['data-lenet-pad']});
+}"""  # noqa: E501
+
+
+def test_it_reads_while_the_pen_moves_and_settles_only_on_the_whole_digit(page, site):
+    """Answers come during the strokes of a two-stroke 4, dimmed; the only one ever shown settled is 4."""
+    url, _ = site
+    open_site(page, url)
+    page.evaluate(WATCH)
+    first, second = digit_strokes(page, 4, WEB_PAD)
+    page.mouse.move(*first[0])
+    page.mouse.down()
+    for point in first[1:]:
+        page.mouse.move(*point)
+        time.sleep(0.01)
+    page.wait_for_function("() => window.shown.some(([status]) => status.startsWith('It reads'))", timeout=10_000)
+    assert page.evaluate("() => document.documentElement.dataset.lenetPad") == "provisional"  # the pen is down
+    assert page.evaluate("() => getComputedStyle(document.querySelector('#top3')).opacity") != "1"
+    page.mouse.up()
+    time.sleep(0.15)
+    mouse_stroke(page, second)
+    assert settled_answer(page)["top"][0]["label"] == "4"
+    shown = page.evaluate("() => window.shown")
+    finals = {status for status, state in shown if state == "answered" and status.startswith("It reads")}
+    assert {status.split()[2] for status in finals} == {"4"}, shown
+
+
+def test_the_page_reads_as_the_server_does(page, site, mnist_test):
+    """Parity: 300 drawn digits rendered by the test suite (bench.wild's sketches: brushes 4-40 px on
+    800x800, 25-90% tall, anywhere) and 60 pasted MNIST digits (clean pictures of either polarity),
+    read by the page and by Predictor.predict: the top-1 agrees on 99% or more, and the 28x28 inputs
+    differ by at most 8 grey levels on average."""
+    url, _ = site
+    open_site(page, url)
+    images, labels = mnist_test
+    shapes = DigitShapes(images.numpy(), labels.numpy(), find_fonts())
+    rng = np.random.default_rng(2026)
+    cases = [sketch(shapes, rng) for _ in range(300)] + [pasted(shapes, rng) for _ in range(60)]
+    predictor = Predictor.from_checkpoint()
+    agree, differences = 0, []
+    for data, _, _ in cases:
+        answer = page.evaluate(
+            """async (url) => {
+                const {top, input} = await window.lenet.predict(url);
+                return [top[0].label, Array.from(input.data.filter((_, i) => i % 4 === 0))];
+            }""",
+            "data:image/png;base64," + base64.b64encode(data).decode(),
+        )
+        expected = predictor.predict(data)
+        agree += answer[0] == expected.label
+        differences.append(np.abs(np.array(answer[1]) - expected.model_input.levels.astype(int).ravel()).mean())
+    assert agree >= 0.99 * len(cases), agree
+    assert np.mean(differences) <= 8, np.mean(differences)
+
+
+API = """async () => {
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 300;
+  const blank = await window.lenet.predict(canvas).then(() => 'answered', (e) => e.message);
+  const context = canvas.getContext('2d');
+  context.lineWidth = 18; context.lineCap = 'round'; context.strokeStyle = '#000';
+  context.beginPath(); context.moveTo(80, 40); context.lineTo(220, 40); context.lineTo(120, 260); context.stroke();
+  const fromCanvas = await window.lenet.predict(canvas);
+  const imageData = context.getImageData(0, 0, 300, 300);
+  const bitmap = await createImageBitmap(canvas);
+  const blob = await new Promise((done) => canvas.toBlob(done, 'image/png'));
+  const url = URL.createObjectURL(blob);
+  const answers = [fromCanvas, await window.lenet.predict(imageData), await window.lenet.predict(bitmap),
+                   await window.lenet.predict(blob), await window.lenet.predict(url)];
+  const notImage = await window.lenet.predict(new Blob(['%PDF-1.4 not an image'], {type: 'application/pdf'}))
+    .then(() => 'answered', (e) => [e instanceof Error, e.message]);
+  const empty = await window.lenet.predict(new Blob([])).then(() => 'answered', (e) => e.message);
+  const wrongType = await window.lenet.predict(42).then(() => 'answered', (e) => e.message);
+  return {
+    blank, notImage, empty, wrongType,
+    labels: answers.map((a) => a.top.map((t) => t.label)),
+    probabilities: answers.map((a) => a.top.map((t) => t.probability)),
+    inputs: answers.map((a) => [a.input instanceof ImageData, a.input.width, a.input.height]),
+  };
+}"""
+
+
+def test_the_javascript_api(page, site):
+    url, _ = site
+    open_site(page, url)
+    result = page.evaluate(API)
+    assert result["blank"].startswith("no digit found")
+    assert result["notImage"][0] is True and "not an image" in result["notImage"][1]
+    assert "empty" in result["empty"]
+    assert "takes a canvas" in result["wrongType"]
+    for labels, probabilities, image in zip(result["labels"], result["probabilities"], result["inputs"], strict=True):
+        assert labels[0] == "7" and len(labels) == 3
+        assert probabilities == sorted(probabilities, reverse=True) and sum(probabilities) <= 1.0001
+        assert image == [True, 28, 28]
+
+
+def test_a_picture_dropped_or_picked_is_read(page, site, tmp_path):
+    url, _ = site
+    requests = open_site(page, url)
+    path = tmp_path / "seven.png"
+    path.write_bytes(drawing_bytes(7))
+    page.locator("#file").set_input_files(str(path))
+    page.wait_for_function("() => document.querySelector('#status').textContent.startsWith('It reads 7')")
+    not_image = tmp_path / "notes.png"
+    not_image.write_text("not a picture")
+    page.locator("#file").set_input_files(str(not_image))
+    page.wait_for_function("() => document.querySelector('#message').textContent.includes('not an image')")
+    assert page.locator("#status").inner_text() == "No answer"
+    only_from(requests, url)
+
+
+def test_an_embedding_page_on_another_origin_hears_the_answer(page, site, tmp_path):
+    """A quiz page served from another loopback port embeds the site in an iframe and listens."""
+    url, _ = site
+    (tmp_path / "quiz.html").write_text(
+        "<!doctype html><title>Quiz</title><h1>Draw a 7</h1>"
+        f'<iframe id="reader" src="{url}" width="900" height="700" style="border:0"></iframe>'
+        "<script>window.heard = []; addEventListener('message', (e) => {"
+        " if (e.data && e.data.type === 'lenet:prediction') window.heard.push({origin: e.origin, top: e.data.top}); });"
+        "</script>"
+    )
+    with static_server(tmp_path) as host:
+        assert host.split(":")[2] != url.split(":")[2]  # another port: another origin
+        page.goto(f"{host}quiz.html")
+        frame = page.frame_locator("#reader")
+        frame.locator(WEB_PAD).wait_for(state="visible")
+        page.frames[1].wait_for_function("() => document.querySelector('#status').textContent.startsWith('Draw')")
+        stroke_digit(page, frame, 7, WEB_PAD)
+        page.wait_for_function("() => window.heard.length > 0", timeout=30_000)
+        heard = page.evaluate("() => window.heard")
+    assert heard[-1]["origin"] == url.rstrip("/") and heard[-1]["top"][0]["label"] == "7"
+
+
+def test_it_works_offline_once_loaded(page, site):
+    url, _ = site
+    open_site(page, url)
+    page.context.set_offline(True)
+    stroke_digit(page, page, 1, WEB_PAD)
+    assert settled_answer(page)["top"][0]["label"] == "1"
