@@ -3,6 +3,7 @@ flags, a digit drawn on a drawing pad with real mouse strokes or touches, and a 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import http.server
@@ -73,6 +74,23 @@ def touch_digit(page, label: int, pad: str = APP_PAD) -> None:
             cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     cdp.detach()
+
+
+# window.lenet.predict on an image URL -> [top-1 label, the 28x28 grey levels it read], or [message, null].
+READ_IN_PAGE = """async (url) => {
+  try {
+    const {top, input} = await window.lenet.predict(url);
+    return [top[0].label, Array.from(input.data.filter((_, i) => i % 4 === 0))];
+  } catch (error) { return [error.message, null]; }
+}"""
+
+
+def read_in_page(page, data: bytes) -> tuple[str, list[int] | None]:
+    """An encoded image read by the browser edition open in `page`: (top-1 label, 784 grey levels),
+    or (the error's message, None)."""
+    mime = "image/jpeg" if data[:2] == b"\xff\xd8" else "image/png"
+    label, levels = page.evaluate(READ_IN_PAGE, f"data:{mime};base64," + base64.b64encode(data).decode())
+    return label, levels
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

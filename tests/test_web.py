@@ -21,7 +21,15 @@ import torch
 from lenet.checkpoint import load_model
 from lenet.export import PlacedLeNet5
 from lenet.predict import DEFAULT_CHECKPOINT, Predictor
-from testkit.browser import WEB_PAD, digit_strokes, mouse_stroke, static_server, stroke_digit, touch_digit
+from testkit.browser import (
+    WEB_PAD,
+    digit_strokes,
+    mouse_stroke,
+    read_in_page,
+    static_server,
+    stroke_digit,
+    touch_digit,
+)
 from testkit.render import pad_drawing
 from testkit.wild import DigitShapes, find_fonts, pasted, sketch
 
@@ -233,16 +241,10 @@ def test_the_page_reads_as_the_server_does(page, site, mnist_test):
     predictor = Predictor.from_checkpoint()
     agree, differences = 0, []
     for data, _, _ in cases:
-        answer = page.evaluate(
-            """async (url) => {
-                const {top, input} = await window.lenet.predict(url);
-                return [top[0].label, Array.from(input.data.filter((_, i) => i % 4 === 0))];
-            }""",
-            "data:image/png;base64," + base64.b64encode(data).decode(),
-        )
+        label, levels = read_in_page(page, data)
         expected = predictor.predict(data)
-        agree += answer[0] == expected.label
-        differences.append(np.abs(np.array(answer[1]) - expected.model_input.levels.astype(int).ravel()).mean())
+        agree += label == expected.label
+        differences.append(np.abs(np.array(levels) - expected.model_input.levels.astype(int).ravel()).mean())
     assert agree >= 0.99 * len(cases), agree
     assert np.mean(differences) <= 8, np.mean(differences)
 
