@@ -21,6 +21,7 @@ import torch
 from lenet.checkpoint import load_model
 from lenet.export import PlacedLeNet5
 from lenet.predict import DEFAULT_CHECKPOINT, Predictor
+from testkit.badfiles import NO_DIGIT, UNREADABLE, make_bad_files
 from testkit.browser import (
     WEB_PAD,
     digit_strokes,
@@ -297,12 +298,50 @@ def test_a_picture_dropped_or_picked_is_read(page, site, tmp_path):
     path.write_bytes(drawing_bytes(7))
     page.locator("#file").set_input_files(str(path))
     page.wait_for_function("() => document.querySelector('#status').textContent.startsWith('It reads 7')")
+    # Dropped anywhere on the page, as a file dragged from the desktop.
+    page.evaluate(
+        """(base64) => {
+            const data = new DataTransfer();
+            data.items.add(new File([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], 'one.png'));
+            document.body.dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));
+        }""",
+        base64.b64encode(drawing_bytes(1)).decode(),
+    )
+    page.wait_for_function("() => document.querySelector('#status').textContent.startsWith('It reads 1')")
     not_image = tmp_path / "notes.png"
     not_image.write_text("not a picture")
     page.locator("#file").set_input_files(str(not_image))
     page.wait_for_function("() => document.querySelector('#message').textContent.includes('not an image')")
     assert page.locator("#status").inner_text() == "No answer"
     only_from(requests, url)
+
+
+# A file the page is handed (as a browser hands it a picked or dropped file) -> its top label, or "error: ...".
+READ_FILE = """async ([base64, name]) => {
+  const file = new File([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], name);
+  try { return (await window.lenet.predict(file)).top[0].label; } catch (error) { return 'error: ' + error.message; }
+}"""
+
+
+def test_bad_files_get_a_message_and_the_page_carries_on(page, site, tmp_path):
+    """testkit.badfiles' cases, as the app gets them: empty, truncated, disguised, PDF, SVG, GIF,
+    16-bit, CMYK, palette, every EXIF orientation, a 400-megapixel PNG header, a 50-megapixel
+    photo, blank pictures. Each gets its digit or an Error whose message says why."""
+    url, _ = site
+    open_site(page, url)
+    crashed = []
+    page.on("crash", lambda _: crashed.append(True))
+    for case in make_bad_files(tmp_path):
+        answer = page.evaluate(READ_FILE, [base64.b64encode(case.file.read_bytes()).decode(), case.file.name])
+        if case.expect == UNREADABLE:
+            assert answer.startswith("error: ") and ("image" in answer or "empty" in answer), (case.file.name, answer)
+        elif case.expect == NO_DIGIT:
+            assert answer.startswith("error: no digit found"), (case.file.name, answer)
+        else:
+            assert answer == case.expect, (case.file.name, answer)
+    assert not crashed
+    stroke_digit(page, page, 7, WEB_PAD)  # and the pad still answers
+    assert settled_answer(page)["top"][0]["label"] == "7"
 
 
 def test_an_embedding_page_on_another_origin_hears_the_answer(page, site, tmp_path):

@@ -45,7 +45,7 @@ async function pixelsOf(source) {
     try {
       bitmap = await createImageBitmap(source); // EXIF orientation applied, as decode.py does
     } catch {
-      throw new ImageError("not an image this browser can read (PNG, JPEG, WebP, GIF, BMP)");
+      throw new ImageError("not an image this browser can read (PNG, JPEG, WebP, GIF, BMP), or a damaged one");
     }
     if (bitmap.width * bitmap.height > C.MAX_PIXELS) throw new ImageError(`${bitmap.width}x${bitmap.height} pixels is too large`);
     return bounded(bitmap);
