@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="checkpoint folder (default: shipped)")
     predict.add_argument("--top", type=positive_int, default=3, help="how many labels to show (default: 3)")
     predict.add_argument("--json", action="store_true", help="one JSON object per line and file")
+    predict.add_argument(
+        "--number", action="store_true", help="read a whole number (1-10 digits, left to right), not one digit"
+    )
 
     token_note = "The token comes from HF_TOKEN or `hf auth login`."
     push = commands.add_parser("push", help="push a checkpoint and its model card to a Hub model repo")
@@ -110,7 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     static.add_argument("--space-id", type=repo_id, required=True, help="Space USER/NAME (required; created if new)")
     static.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="checkpoint folder (default: shipped)")
     static.add_argument(
-        "--model-repo", type=repo_id, default=None, help="model repo USER/NAME the Space links to (default: none)"
+        "--model-repo",
+        type=repo_id,
+        default=None,
+        help="model repo USER/NAME to build from, with --revision (default: none)",
     )
     static.add_argument(
         "--revision",
@@ -180,13 +186,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
     failures = 0
     for file in args.images:
         try:
-            prediction = predictor.predict(file, k=args.top)
+            prediction = predictor.read_number(file, k=args.top) if args.number else predictor.predict(file, k=args.top)
         except (ImageError, NoDigitError) as err:
             failures += 1
             message = str(err).removeprefix(f"{file}: ")
             print(json.dumps({"file": file, "error": message}) if args.json else f"{file}: error: {message}")
             continue
-        if args.json:
+        if args.number:
+            reading = prediction.as_dict()
+            line = f"{file}: {reading['number']} ({reading['confidence']:.0%})"
+            print(json.dumps({"file": file, **reading}) if args.json else line)
+        elif args.json:
             top = [{"label": label, "probability": round(p, 4)} for label, p in prediction.top]
             print(json.dumps({"file": file, "predictions": top}))
         else:
@@ -249,10 +259,8 @@ def cmd_build_web(args: argparse.Namespace) -> int:
 def cmd_deploy_static(args: argparse.Namespace) -> int:
     from huggingface_hub import constants
 
-    from lenet.hub import HubError, deploy_static
+    from lenet.hub import deploy_static
 
-    if args.revision and not args.model_repo:
-        raise HubError("--revision pins a model repo: give --model-repo too")
     out = args.out if args.dry_run else None
     sha = deploy_static(
         args.space_id, args.checkpoint, args.model_repo, args.revision, args.app_url, args.private, out=out

@@ -11,6 +11,7 @@ run the app) at opset OPSET, the weights inside the file, the batch size free.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import torch
@@ -41,6 +42,16 @@ class PlacedLeNet5(nn.Module):
         return logits, logits.softmax(dim=1), levels[:, 0].to(torch.uint8)
 
 
+@contextlib.contextmanager
+def _as_export_error():
+    """The exporter's failures as one ExportError line (its own message is pages of graph dumps)."""
+    try:
+        yield
+    except Exception as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
+        raise ExportError(f"torch.onnx could not export the model: {first}") from err
+
+
 def export_onnx(model: LeNet5, out: str | Path) -> Path:
     """Write `model` with the pipeline's tail as a self-contained ONNX file at `out`; returns its path."""
     try:
@@ -52,7 +63,7 @@ def export_onnx(model: LeNet5, out: str | Path) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     example = torch.zeros(2, 1, SIZE, SIZE)
-    with torch.no_grad():
+    with torch.no_grad(), _as_export_error():
         program = torch.onnx.export(
             PlacedLeNet5(model).eval(),
             (example,),

@@ -27,6 +27,7 @@ RUNTIME_DIR = "node_modules/onnxruntime-web/dist"  # inside web/, installed by `
 # thread needs no cross-origin isolation). Served from the site's own ort/ folder.
 RUNTIME_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 MODEL_FILE = "model.onnx"
+BUILD_MARKS = ("index.html", "contract.js", MODEL_FILE)  # a folder holding these is an earlier build, replaced
 MAX_FILE_BYTES = 50 * 1024 * 1024  # the page refuses larger files before decoding them (the tab's memory)
 
 
@@ -101,15 +102,21 @@ def site_files(checkpoint: str | Path, app_url: str | None = None, root: str | P
 def build_site(
     checkpoint: str | Path, out: str | Path, app_url: str | None = None, root: str | Path = PROJECT_ROOT
 ) -> dict[str, int]:
-    """Write the site to `out` (a new folder, or one an earlier build wrote, which is replaced); returns
-    {path: bytes} of what it wrote."""
+    """Write the site to `out` (a new folder, or one an earlier build wrote, which is replaced only once
+    the new one is complete); returns {path: bytes} of what it wrote."""
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        if not (out / "contract.js").is_file():
-            raise WebError(f"{out} is not empty and holds no earlier build: give a new folder")
-        shutil.rmtree(out)
+    if out.exists() and not out.is_dir():
+        raise WebError(f"{out} is a file: give a folder for the site")
+    earlier = out.exists() and any(out.iterdir())
+    if earlier and not all((out / name).is_file() for name in BUILD_MARKS):
+        raise WebError(f"{out} is not empty and holds no earlier build: give a new folder")
     files = site_files(checkpoint, app_url, root)
+    partial = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
     for path, content in files.items():
-        (out / path).parent.mkdir(parents=True, exist_ok=True)
-        (out / path).write_bytes(content)
+        (partial / path).parent.mkdir(parents=True, exist_ok=True)
+        (partial / path).write_bytes(content)
+    if out.exists():
+        shutil.rmtree(out)
+    partial.rename(out)
     return {path: len(content) for path, content in files.items()}

@@ -339,4 +339,15 @@ def test_deploy_static_refuses_a_revision_the_model_repo_does_not_have(hub, env)
     assert f"model {REPO}@{'f' * 40}" in result.stderr and "no such revision" in result.stderr
     assert ("space", SPACE) not in hub.state.repos
     result = lenet(env, "deploy-static", "--space-id", SPACE, "--revision", "f" * 40, expect=2)
-    assert "give --model-repo too" in result.stderr
+    assert "--model-repo and --revision go together" in result.stderr
+    result = lenet(env, "deploy-static", "--space-id", SPACE, "--model-repo", REPO, expect=2)
+    assert "--model-repo and --revision go together" in result.stderr
+
+
+def test_deploy_static_keeps_a_private_models_weights_off_a_public_space(hub, env):
+    sha = push(env, CHECKPOINT, "--private")
+    args = ("deploy-static", "--space-id", SPACE, "--model-repo", REPO, "--revision", sha)
+    result = lenet(env, *args, expect=2)
+    assert "is private" in result.stderr and ("space", SPACE) not in hub.state.repos
+    lenet(env, *args, "--private")
+    assert hub.state.repos[("space", SPACE)].private

@@ -262,14 +262,20 @@ API = """async () => {
   const bitmap = await createImageBitmap(canvas);
   const blob = await new Promise((done) => canvas.toBlob(done, 'image/png'));
   const url = URL.createObjectURL(blob);
-  const answers = [fromCanvas, await window.lenet.predict(imageData), await window.lenet.predict(bitmap),
-                   await window.lenet.predict(blob), await window.lenet.predict(url)];
+  const image = new Image();
+  image.src = url;  // not loaded yet: predict waits for it
+  const answers = [fromCanvas];
+  for (const source of [imageData, bitmap, blob, url, image]) answers.push(await window.lenet.predict(source));
+  const webgl = document.createElement('canvas');
+  webgl.getContext('webgl');
+  const notTwoD = await window.lenet.predict(webgl).then(() => 'answered', (e) => e.message);
   const notImage = await window.lenet.predict(new Blob(['%PDF-1.4 not an image'], {type: 'application/pdf'}))
     .then(() => 'answered', (e) => [e instanceof Error, e.message]);
   const empty = await window.lenet.predict(new Blob([])).then(() => 'answered', (e) => e.message);
   const wrongType = await window.lenet.predict(42).then(() => 'answered', (e) => e.message);
   return {
-    blank, notImage, empty, wrongType,
+    blank, notImage, empty, wrongType, notTwoD,
+    sameInputs: answers.every((a) => a.input.data.every((v, i) => v === answers[0].input.data[i])),
     labels: answers.map((a) => a.top.map((t) => t.label)),
     probabilities: answers.map((a) => a.top.map((t) => t.probability)),
     inputs: answers.map((a) => [a.input instanceof ImageData, a.input.width, a.input.height]),
@@ -285,6 +291,8 @@ def test_the_javascript_api(page, site):
     assert result["notImage"][0] is True and "not an image" in result["notImage"][1]
     assert "empty" in result["empty"]
     assert "takes a canvas" in result["wrongType"]
+    assert "2d" in result["notTwoD"] or "no digit" in result["notTwoD"]  # headless Chromium may have no WebGL
+    assert len(result["labels"]) == 6 and result["sameInputs"]  # the same pixels, whatever wraps them
     for labels, probabilities, image in zip(result["labels"], result["probabilities"], result["inputs"], strict=True):
         assert labels[0] == "7" and len(labels) == 3
         assert probabilities == sorted(probabilities, reverse=True) and sum(probabilities) <= 1.0001

@@ -27,7 +27,15 @@ async function pixelsOf(source) {
     if (source.width > C.WORK_SIDE || source.height > C.WORK_SIDE) return bounded(source);
     return source.getContext("2d").getImageData(0, 0, source.width, source.height);
   }
-  if (source instanceof ImageBitmap || (typeof HTMLImageElement !== "undefined" && source instanceof HTMLImageElement)) return bounded(source);
+  if (typeof HTMLImageElement !== "undefined" && source instanceof HTMLImageElement) {
+    try {
+      await source.decode(); // an image still loading would draw nothing
+    } catch {
+      throw new ImageError("the image could not be loaded or decoded");
+    }
+    return bounded(source);
+  }
+  if (source instanceof ImageBitmap) return bounded(source);
   if (typeof source === "string" || source instanceof URL) {
     let response;
     try {
@@ -40,10 +48,11 @@ async function pixelsOf(source) {
   }
   if (source instanceof Blob) {
     if (source.size === 0) throw new ImageError("the file is empty (0 bytes)");
-    if (source.size > C.MAX_FILE_BYTES) throw new ImageError(`the file is larger than ${C.MAX_FILE_BYTES / 1e6} MB`);
+    if (source.size > C.MAX_FILE_BYTES) throw new ImageError(`the file is larger than ${C.MAX_FILE_BYTES >> 20} MB`);
     let bitmap;
     try {
-      bitmap = await createImageBitmap(source); // EXIF orientation applied, as decode.py does
+      // EXIF orientation applied, as decode.py does; colours as stored, as Pillow reads them.
+      bitmap = await createImageBitmap(source, { colorSpaceConversion: "none", premultiplyAlpha: "none" });
     } catch {
       throw new ImageError("not an image this browser can read (PNG, JPEG, WebP, GIF, BMP), or a damaged one");
     }
@@ -84,10 +93,17 @@ async function run(digit) {
 // Any source -> {top, input, isInk}. A canvas is read at once, so strokes drawn while the model works
 // belong to the next reading.
 function predict(source) {
-  const pixels =
-    typeof HTMLCanvasElement !== "undefined" && source instanceof HTMLCanvasElement && source.width <= C.WORK_SIDE && source.height <= C.WORK_SIDE
-      ? source.getContext("2d").getImageData(0, 0, source.width, source.height)
-      : null;
+  let pixels = null;
+  try {
+    if (typeof HTMLCanvasElement !== "undefined" && source instanceof HTMLCanvasElement && source.width <= C.WORK_SIDE && source.height <= C.WORK_SIDE) {
+      const context = source.getContext("2d");
+      if (!context) return Promise.reject(new ImageError("a canvas with a WebGL or bitmap context cannot be read: draw on a 2d one"));
+      if (!source.width || !source.height) return Promise.reject(new NoDigitError("no digit found: the canvas has no pixels"));
+      pixels = context.getImageData(0, 0, source.width, source.height);
+    }
+  } catch (error) {
+    return Promise.reject(new ImageError(`the canvas cannot be read (${error.name})`)); // a tainted canvas
+  }
   return (async () => {
     const { digit, isInk } = fittedDigit(pixels || (await pixelsOf(source)));
     const output = await run(digit);

@@ -10,6 +10,7 @@ import "./lenet.js"; // window.lenet
 
 const $ = (selector) => document.querySelector(selector);
 let latest = null; // the pad's latest answer, settled or not
+let fileRead = 0; // the latest picture asked for: an earlier one's answer, coming later, is dropped
 window.lenetResult = null;
 
 function theme(name) {
@@ -80,7 +81,28 @@ function photoNote(result) {
   return note;
 }
 
-await window.lenet.ready;
+// Files first: a picture dropped while the model loads must not make the browser open it instead.
+$("#file").addEventListener("change", (event) => readFile(event.target.files[0]));
+for (const type of ["dragenter", "dragover"])
+  document.addEventListener(type, (event) => {
+    event.preventDefault();
+    $("#drop").classList.add("over");
+  });
+document.addEventListener("dragleave", () => $("#drop").classList.remove("over"));
+document.addEventListener("drop", (event) => {
+  event.preventDefault();
+  $("#drop").classList.remove("over");
+  readFile(event.dataTransfer.files[0]);
+});
+
+try {
+  await window.lenet.ready;
+} catch (error) {
+  $("#status").textContent = "The model could not be loaded";
+  $("#message").textContent = `${error.message || error}. This browser may lack WebAssembly SIMD; try a current Chrome, Edge, Firefox or Safari.`;
+  $("#message").className = "error";
+  throw error;
+}
 show(null);
 $("#about").textContent = `LeNet-5 (${C.MODEL.variant}, ${C.MODEL.parameters.toLocaleString("en")} parameters${
   C.MODEL.test_accuracy ? `, ${(100 * C.MODEL.test_accuracy).toFixed(2)}% on the MNIST test set` : ""
@@ -111,21 +133,15 @@ lenetPad(
 
 async function readFile(file) {
   if (!file) return;
+  const asked = ++fileRead;
   $("#status").textContent = `Reading ${file.name || "the picture"}…`;
-  const result = await answer(file);
+  let result;
+  try {
+    result = await answer(file);
+  } catch (error) {
+    result = { error: `the picture could not be read (${error.message})` };
+  }
+  if (asked !== fileRead) return;
   show(result.error ? result : { top: result.top, input: result.input }, photoNote(result));
   post(result, "file");
 }
-
-$("#file").addEventListener("change", (event) => readFile(event.target.files[0]));
-for (const type of ["dragenter", "dragover"])
-  document.addEventListener(type, (event) => {
-    event.preventDefault();
-    $("#drop").classList.add("over");
-  });
-document.addEventListener("dragleave", () => $("#drop").classList.remove("over"));
-document.addEventListener("drop", (event) => {
-  event.preventDefault();
-  $("#drop").classList.remove("over");
-  readFile(event.dataTransfer.files[0]);
-});

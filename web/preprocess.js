@@ -2,7 +2,8 @@
 // ONNX graph centres by mass, quantises and reads (lenet/pipeline/place.py runs inside the graph, so it is
 // not repeated here). Each function names the Python function it mirrors, step for step; the constants
 // come from the Python modules themselves (contract.js, written by `python -m lenet build-web`). The
-// parity test (tests/test_web.py) holds the two to the same answers.
+// parity test (tests/test_web.py) holds the two to the same top-1 answers and to within a few grey
+// levels of the same 28x28 inputs (they differ where the browser's decoding and resampling differ).
 //
 // Planes are {data: Float32Array, width, height}, row-major, like the (H, W) float32 arrays in Python.
 

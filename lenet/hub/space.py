@@ -78,7 +78,7 @@ STATIC_CARD = """
 # LeNet-5 digit reader, in the browser
 
 Draw a digit, or drop a picture of one: LeNet-5, trained on MNIST, reads it in your browser with
-onnxruntime-web. Nothing is uploaded; the page works offline once loaded. {model}
+onnxruntime-web. Nothing is uploaded; once loaded, the page needs no network. {model}
 
 Embed it in a page:
 
@@ -127,8 +127,16 @@ def deploy_static(
     files deleted in it); returns the commit sha. With `model_repo` and `revision` the site is built
     from that model repo's checkpoint at that commit (the pin), not from `checkpoint`. With `out`,
     write the exact files there instead and upload nothing (returns None)."""
+    if bool(model_repo) != bool(revision):
+        raise HubError("--model-repo and --revision go together: the site is built from that repo at that commit")
     with tempfile.TemporaryDirectory(prefix="lenet-pinned-") as scratch:
         if model_repo and revision:
+            with hub_errors(f"model {model_repo}@{revision}"):
+                info = HfApi().model_info(model_repo, revision=revision, files_metadata=False)
+            if info.private and not private:
+                raise HubError(
+                    f"{model_repo} is private: its weights would be public in the site; deploy with --private"
+                )
             checkpoint = download_checkpoint(model_repo, revision, Path(scratch))
         files = static_files(checkpoint, model_repo, revision, space_id, app_url, Path(root))
     if out is not None:

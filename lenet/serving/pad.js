@@ -17,7 +17,7 @@ function lenetPad(
 ) {
   const canvas = root.querySelector("canvas");
   canvas.width = canvas.height = side; // the drawing's pixels; CSS scales the canvas to fill its box
-  const context = canvas.getContext("2d");
+  const context = canvas.getContext("2d", { willReadFrequently: liveMs > 0 }); // read back often when live
   let pen = null; // the stroke being drawn: {id: pointerId, at: [x, y] in canvas pixels}
   let version = 0; // +1 at each stroke's end, each Clear and each live read
   let answered = 0; // the version whose answer is on the page
