@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -11,7 +12,11 @@ from lenet.checkpoint import load_model
 from lenet.model import LeNet5
 from lenet.pipeline.preprocess import ImageSource, ModelInput, preprocess
 
+if TYPE_CHECKING:
+    from lenet.numbers import NumberReading
+
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "lenet5"
+DEFAULT_PIECES = DEFAULT_CHECKPOINT.parent / "lenet5-pieces"  # the piece reader (train/pieces.toml)
 
 
 @dataclass(frozen=True)
@@ -31,15 +36,30 @@ class Prediction:
 
 
 class Predictor:
-    """Wraps a LeNet5 in eval mode; thread-safe for concurrent predictions (no state changes)."""
+    """Wraps a LeNet5 in eval mode, and optionally the piece reader that scores how to cut a number
+    into digits (an 11-class LeNet5: the digits and "not one digit", train/pieces.toml); thread-safe
+    for concurrent predictions (no state changes)."""
 
-    def __init__(self, model: LeNet5):
+    def __init__(self, model: LeNet5, pieces: LeNet5 | None = None):
         self.model = model.eval()
         self.labels = [str(i) for i in range(model.config.num_classes)]
+        self.pieces = pieces.eval() if pieces is not None else None
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path = DEFAULT_CHECKPOINT) -> Predictor:
-        return cls(load_model(path))
+    def from_checkpoint(
+        cls, path: str | Path = DEFAULT_CHECKPOINT, pieces: str | Path | None = DEFAULT_PIECES
+    ) -> Predictor:
+        """The model in `path`; the piece reader in `pieces` if that folder exists (None: without)."""
+        reader = load_model(pieces) if pieces is not None and Path(pieces).is_dir() else None
+        return cls(load_model(path), reader)
+
+    @torch.inference_mode()
+    def digit_scores(self, pixels: torch.Tensor) -> torch.Tensor:
+        """(N, 1, 28, 28) candidate digits -> (N,) log-probability that each is one digit, its best
+        one: by the piece reader, which also knows "not one digit"; else by the model itself."""
+        if self.pieces is None:
+            return self.model(pixels).log_softmax(dim=1).amax(dim=1)
+        return self.pieces(pixels).log_softmax(dim=1)[:, :-1].amax(dim=1)  # the last class: not one digit
 
     @torch.inference_mode()
     def probabilities(self, pixels: torch.Tensor) -> torch.Tensor:
@@ -50,6 +70,13 @@ class Predictor:
         """(classes,) probabilities -> the k most likely (label, probability), most likely first."""
         values, indices = probabilities.topk(min(k, len(self.labels)))
         return [(self.labels[i], float(v)) for v, i in zip(values.tolist(), indices.tolist(), strict=True)]
+
+    def read_number(self, source: ImageSource, k: int = 3) -> NumberReading:
+        """An image of a number (1 to 10 digits) -> NumberReading: the digits left to right, a
+        confidence, and per digit its box in the input's pixels, its top-k and its 28x28 input."""
+        from lenet.numbers import read_number  # lenet.numbers reads with this class's methods
+
+        return read_number(self, source, k)
 
     def predict(self, source: ImageSource, k: int = 3) -> Prediction:
         """Any image source -> Prediction. Raises ImageError or NoDigitError from preprocessing."""

@@ -282,6 +282,11 @@ def photo(shapes: DigitShapes, rng: np.random.Generator) -> tuple[bytes, int, st
     width, height = int(rng.integers(480, 1400)), int(rng.integers(480, 1400))
     digit_height = int(min(width, height) * rng.uniform(0.25, 0.7))
     ink, label, source = ink_patch(shapes, rng, digit_height)
+    return photograph(ink, width, height, rng), label, source
+
+
+def photograph(ink: np.ndarray, width: int, height: int, rng: np.random.Generator) -> bytes:
+    """Ink coverage (h, w) in [0, 1] photographed as (b) describes, on a width x height picture: JPEG bytes."""
     patch = Image.fromarray((ink * 255).astype(np.uint8)).rotate(
         rng.uniform(-10, 10), Image.Resampling.BICUBIC, expand=True
     )
@@ -319,7 +324,7 @@ def photo(shapes: DigitShapes, rng: np.random.Generator) -> tuple[bytes, int, st
         turn = int(rng.integers(2))
         image = image.transpose((Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270)[turn])
         exif[0x0112] = (6, 8)[turn]  # Orientation: rotate 90 clockwise (6) / counter-clockwise (8)
-    return encode(image, "JPEG", quality=int(rng.integers(50, 91)), exif=exif.tobytes()), label, source
+    return encode(image, "JPEG", quality=int(rng.integers(50, 91)), exif=exif.tobytes())
 
 
 def pasted(shapes: DigitShapes, rng: np.random.Generator) -> tuple[bytes, int, str]:

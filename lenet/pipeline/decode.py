@@ -18,6 +18,7 @@ WORK_SIDE = 512  # larger inputs are reduced to this before analysis: plenty for
 NAME_CHARS = 60  # messages name a file by its own name, cut to this: never its folder (a server path)
 OPAQUE = 230  # a canvas whose least alpha is this or more is opaque: a picture, not strokes
 MAX_PIXELS = 80_000_000  # refuse larger images before decoding them (decompression bombs)
+SOURCE_SIDE = "lenet_source_side"  # image.info key: the longer side as stored, before a draft decode
 
 
 class ImageError(ValueError):
@@ -55,6 +56,7 @@ class Picture:
 
     image: Image.Image
     is_ink: bool
+    scale: float = 1.0  # the source's pixels per pixel of `image` (boxes found here map back with it)
 
 
 def decode(source: ImageSource) -> Picture:
@@ -64,14 +66,17 @@ def decode(source: ImageSource) -> Picture:
     if isinstance(source, dict):
         source = Sketch.from_gradio(source)
     if isinstance(source, Sketch):
-        alpha = _bounded(Image.fromarray(sketch_alpha(source)), shared=False)
-        return Picture(alpha, is_ink=alpha.getextrema()[0] < OPAQUE)  # a canvas painted all over is no sketch
+        full = Image.fromarray(sketch_alpha(source))
+        alpha = _bounded(full, shared=False)
+        # A canvas painted all over is no sketch.
+        return Picture(alpha, is_ink=alpha.getextrema()[0] < OPAQUE, scale=max(full.size) / max(alpha.size))
     if isinstance(source, Image.Image):
         image = source
     elif isinstance(source, np.ndarray):
         image = _from_array(source)
     else:
         image = _open(source)
+    side = image.info.get(SOURCE_SIDE, max(image.size))  # before a JPEG's draft decode reduced it
     with contextlib.suppress(Exception):  # a malformed EXIF block must not lose the picture itself
         image = ImageOps.exif_transpose(image) or image
     alpha = _alpha(image)
@@ -81,8 +86,9 @@ def decode(source: ImageSource) -> Picture:
     if alpha is not None and alpha.getextrema()[0] < OPAQUE:
         alpha = _bounded(alpha, shared=False)
         if alpha.getextrema()[0] < OPAQUE:
-            return Picture(alpha, is_ink=True)
-    return Picture(_bounded(image, shared=image is source), is_ink=False)
+            return Picture(alpha, is_ink=True, scale=side / max(alpha.size))
+    image = _bounded(image, shared=image is source)
+    return Picture(image, is_ink=False, scale=side / max(image.size))
 
 
 def _bounded(image: Image.Image, shared: bool) -> Image.Image:
@@ -148,8 +154,10 @@ def _open(source: Any) -> Image.Image:
             # the size the image will be reduced to below; draft keeps both sides at least that big.
             shrink = min(1.0, WORK_SIDE / max(1, *image.size))
             box = (math.ceil(image.width * shrink), math.ceil(image.height * shrink))
+            source_side = max(image.size)
             image.draft(image.mode if image.mode in ("L", "RGB") else None, box)
             image.load()
+            image.info[SOURCE_SIDE] = source_side
     except ImageError:
         raise
     except FileNotFoundError:

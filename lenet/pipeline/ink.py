@@ -123,20 +123,21 @@ def block_sums(array: np.ndarray, factor: int) -> torch.Tensor:
     return F.avg_pool2d(padded, factor)[0, 0] * factor**2
 
 
-def digit_ink(ink: np.ndarray, drop_border: bool = True) -> tuple[np.ndarray, float]:
+def digit_ink(ink: np.ndarray, drop_border: bool = True, near: float = NEAR) -> tuple[np.ndarray, float]:
     """(H, W) ink -> ((H, W) float32 ink of the digit alone, scaled so its strokes' cores are 1;
     the level of the strokes' edge in it).
 
-    Specks, far-off marks and (for photos) shadows' and paper's edges, which touch the picture's
-    border, are zeroed; the kept strokes keep their anti-aliased rims. Raises NoDigitError.
+    Specks, far-off marks (farther than `near` times the digit's size) and (for photos) shadows'
+    and paper's edges, which touch the picture's border, are zeroed; the kept strokes keep their
+    anti-aliased rims. Raises NoDigitError.
     """
     threshold, core = ink_threshold(ink)
-    keep = digit_mask(ink > threshold, ink, drop_border)
+    keep = digit_mask(ink > threshold, ink, drop_border, near)
     rims = max_filter(torch.from_numpy(keep.astype(np.float32)), 3).numpy()
     return np.clip(ink / core, 0.0, 1.0) * rims, min(threshold / core, 1.0)
 
 
-def digit_mask(mask: np.ndarray, ink: np.ndarray, drop_border: bool = True) -> np.ndarray:
+def digit_mask(mask: np.ndarray, ink: np.ndarray, drop_border: bool = True, near: float = NEAR) -> np.ndarray:
     """The (H, W) bool mask of the digit among the components of `mask`, weighed by their `ink`.
 
     Components are labelled on the reduced mask (reduce_mask, factor f); each one's ink is the sum
@@ -184,7 +185,7 @@ def digit_mask(mask: np.ndarray, ink: np.ndarray, drop_border: bool = True) -> n
     changed = True
     while changed:
         changed = False
-        reach = NEAR * max(box[2] - box[0], box[3] - box[1])
+        reach = near * max(box[2] - box[0], box[3] - box[1])
         for i in np.flatnonzero(keep & ~taken):
             top, left, bottom, right = boxes[i]
             if (

@@ -84,7 +84,7 @@ def pipeline_version() -> str:
     """A short hash of the preprocessing code: images rendered by another version are not reused."""
     package = Path(__file__).resolve().parents[1] / "pipeline"
     digest = hashlib.sha256()
-    for name in ("decode.py", "ink.py", "strokes.py", "preprocess.py"):
+    for name in ("decode.py", "ink.py", "strokes.py", "place.py", "preprocess.py"):
         digest.update((package / name).read_bytes())
     return digest.hexdigest()[:12]
 
@@ -93,16 +93,20 @@ def _render_chunk(images: np.ndarray) -> np.ndarray:
     from lenet.pipeline.preprocess import NoDigitError, preprocess
 
     torch.set_num_threads(1)  # one process per core does the parallel work
-    out = images.copy()
+    out = np.zeros((len(images), 28, 28), np.uint8)
     for i, image in enumerate(images):
-        with contextlib.suppress(NoDigitError):  # a digit too faint to find stays as MNIST has it
+        try:
             out[i] = np.asarray(preprocess(image).preview)
+        except NoDigitError:  # a digit too faint to find stays as MNIST has it (other sizes: blank)
+            if image.shape == (28, 28):
+                out[i] = image
     return out
 
 
 def through_pipeline(images: torch.Tensor, name: str, cache_dir: str | Path | None = None) -> torch.Tensor:
-    """uint8 (N, 28, 28) MNIST digits -> the same digits as the preprocessing pipeline renders them,
-    so training sees exactly what the app and the CLI will feed the model.
+    """uint8 (N, H, W) images, MNIST digits or anything built from them -> uint8 (N, 28, 28): the same
+    images as the preprocessing pipeline renders them, so training sees exactly what the app and the
+    CLI will feed the model.
 
     Computed once on all cores (a few ms per image), then cached as safetensors under `cache_dir`
     (default $XDG_CACHE_HOME/lenet, else ~/.cache/lenet), keyed by the images and the code's hash.
@@ -115,7 +119,7 @@ def through_pipeline(images: torch.Tensor, name: str, cache_dir: str | Path | No
     if path.is_file():
         with contextlib.suppress(Exception):  # a damaged cache is rebuilt, never trusted
             cached = load_file(str(path))["images"]
-            if cached.shape == images.shape and cached.dtype == torch.uint8:
+            if cached.shape == (len(images), 28, 28) and cached.dtype == torch.uint8:
                 return cached
     chunks = np.array_split(images.numpy(), max(1, len(images) // 1000))
     workers = min(os.cpu_count() or 1, len(chunks))

@@ -39,6 +39,9 @@ class Recipe:
     train_subset: int = 0  # train on the first N shuffled images only (0 = all): for smoke runs
     test_subset: int = 0  # report test metrics on the first N test images only (0 = all)
     pipeline_mix: float = 0.0  # share of training digits shown as the preprocessing pipeline renders them
+    # Extra "not one digit" images (lenet.training.pieces), as a share of the training digits; their
+    # label is the model's last class, so num_classes is 11. For the piece reader that scores a number's cuts.
+    not_a_digit: float = 0.0
     model: LeNetConfig = field(default_factory=LeNetConfig)  # the [model] table
     optim: OptimConfig = field(default_factory=OptimConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -64,6 +67,10 @@ class Recipe:
         recipe = _build(cls, {**raw, "optim": optim, "augment": augment, "model": model}, source)
         if not 0 <= recipe.pipeline_mix <= 1:
             raise RecipeError(f"{source}: pipeline_mix must be between 0 and 1, got {recipe.pipeline_mix}")
+        if not 0 <= recipe.not_a_digit <= 2:
+            raise RecipeError(f"{source}: not_a_digit must be between 0 and 2, got {recipe.not_a_digit}")
+        if recipe.not_a_digit and recipe.model.num_classes != 11:
+            raise RecipeError(f"{source}: not_a_digit needs [model] num_classes = 11 (10 digits and 'not one digit')")
         return recipe
 
     def to_dict(self) -> dict[str, Any]:

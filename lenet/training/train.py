@@ -17,6 +17,7 @@ from lenet.checkpoint import clear_training_state, load_training_state, save_che
 from lenet.model import LeNet5
 from lenet.training.augment import AugmentConfig, augment
 from lenet.training.data import iterate_batches, load_mnist, split_train_val, through_pipeline
+from lenet.training.pieces import piece_images
 from lenet.training.recipe import OptimConfig, Recipe
 
 DRY_RUN_BATCHES = 2
@@ -149,7 +150,8 @@ class Splits:
 
 def prepare_data(recipe: Recipe, data_dir: str | Path | None, dry_run: bool = False, log=print) -> Splits:
     """MNIST split as the recipe says (a fixed validation split, optional subsets), with the pipeline's
-    rendering beside each training digit when `recipe.pipeline_mix` > 0. A dry run keeps
+    rendering beside each training digit when `recipe.pipeline_mix` > 0, and `recipe.not_a_digit`
+    "not one digit" images added to the training set (lenet.training.pieces). A dry run keeps
     DRY_RUN_BATCHES batches of training digits and 256 validation and test digits."""
     images, labels = load_mnist(data_dir, train=True)
     (train_images, train_labels), (val_images, val_labels) = split_train_val(images, labels, recipe.val_size)
@@ -163,9 +165,18 @@ def prepare_data(recipe: Recipe, data_dir: str | Path | None, dry_run: bool = Fa
         train_images, train_labels = train_images[:keep], train_labels[:keep]
         val_images, val_labels = val_images[:256], val_labels[:256]
         test_images, test_labels = test_images[:256], test_labels[:256]
+    pieces = None
+    if recipe.not_a_digit > 0:
+        count = round(recipe.not_a_digit * len(train_images))
+        made, made_labels = piece_images(train_images, train_labels, count, recipe.seed, recipe.model.num_classes - 1)
+        log(f"rendering {count:,} digits run together, cut apart or beside a sliver of another (cached)")
+        pieces = (through_pipeline(made, f"pieces-seed{recipe.seed}"), made_labels)
     if recipe.pipeline_mix > 0:
         log(f"rendering {len(train_images):,} training digits through the preprocessing pipeline (cached)")
         train_images = torch.stack([train_images, through_pipeline(train_images, "mnist-train")], dim=1)
+    if pieces is not None:  # always shown as the pipeline renders them: that is how the reader meets them
+        rendered = pieces[0] if train_images.dim() == 3 else torch.stack([pieces[0], pieces[0]], dim=1)
+        train_images, train_labels = torch.cat([train_images, rendered]), torch.cat([train_labels, pieces[1]])
     return Splits((train_images, train_labels), (val_images, val_labels), (test_images, test_labels))
 
 

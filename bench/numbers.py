@@ -1,0 +1,112 @@
+"""Numbers read whole: exact-number and per-digit accuracy on synthetic handwritten numbers, and the time.
+
+    python -m bench.numbers [--seeds 0 1 2] [--per-cell 20]
+
+For each seed, testkit.numbers builds `--per-cell` numbers of every kind (spaced, tight, touching,
+photographed) and length (2 to 8 digits) from MNIST *test* digits and the project's stroke templates
+(two-stroke 4s, 5s and 7s among them; no fonts). Each is read by Predictor.read_number; a number
+counts only if every digit is right and none is missing or extra. Per-digit accuracy aligns the
+reading with the truth (edit distance: a missing, extra or wrong digit each costs one). Time: on the
+4-digit numbers, the median of read_number over the median of Predictor.predict on the same images.
+Targets (issue 16): spaced and tight >= 98% exact, touching >= 90%, photographed >= 95%, per digit
+>= 99.3%; a 4-digit number in <= 3x the time of one single-digit prediction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import time
+
+import numpy as np
+
+from lenet.predict import Predictor
+from lenet.training.data import load_mnist
+from testkit.numbers import KINDS, number_image
+from testkit.wild import DigitShapes
+
+LENGTHS = range(2, 9)
+TARGETS = {"spaced": 0.98, "tight": 0.98, "touching": 0.90, "photographed": 0.95}
+PER_DIGIT = 0.993
+
+
+def edit_distance(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (x != y))
+    return row[-1]
+
+
+def read(predictor: Predictor, data: bytes) -> str:
+    try:
+        return predictor.read_number(data).number
+    except ValueError:  # no digit found, unreadable: an empty reading
+        return ""
+
+
+def run_seed(predictor: Predictor, shapes: DigitShapes, seed: int, per_cell: int) -> dict:
+    rng = np.random.default_rng(seed)
+    exact = {(kind, length): 0 for kind in KINDS for length in LENGTHS}
+    digits_right = digits_total = 0
+    number_ms, single_ms = [], []
+    for kind in KINDS:
+        for length in LENGTHS:
+            for _ in range(per_cell):
+                data, truth = number_image(shapes, rng, length, kind)
+                start = time.perf_counter()
+                reading = read(predictor, data)
+                elapsed = time.perf_counter() - start
+                exact[(kind, length)] += reading == truth
+                digits_right += max(0, len(truth) - edit_distance(reading, truth))
+                digits_total += len(truth)
+                if length == 4:
+                    number_ms.append(elapsed * 1000)
+                    start = time.perf_counter()
+                    with contextlib.suppress(ValueError):
+                        predictor.predict(data)
+                    single_ms.append((time.perf_counter() - start) * 1000)
+    return {
+        "exact": exact,
+        "per_digit": digits_right / digits_total,
+        "number_ms": statistics.median(number_ms),
+        "single_ms": statistics.median(single_ms),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="one set per seed (default: 0 1 2)")
+    parser.add_argument("--per-cell", type=int, default=20, help="numbers per kind and length (default: 20)")
+    parser.add_argument("--data-dir", default=None, help="MNIST root (default: $LENET_DATA_DIR, else data/)")
+    args = parser.parse_args()
+
+    images, labels = load_mnist(args.data_dir, train=False)
+    shapes = DigitShapes(images.numpy(), labels.numpy(), fonts=[])  # MNIST test digits and stroke templates
+    predictor = Predictor.from_checkpoint()
+    reader = "the piece reader (checkpoints/lenet5-pieces)" if predictor.pieces is not None else "the digit model"
+    print(f"{args.per_cell} numbers per kind and length 2-8, seeds {args.seeds}; cuts scored by {reader}")
+    lengths = " ".join(f"{length:>5}" for length in LENGTHS)
+    for seed in args.seeds:
+        result = run_seed(predictor, shapes, seed, args.per_cell)
+        print(f"\nseed {seed}: exact-number accuracy by kind and length")
+        print(f"{'kind':<13} {'all':>6}  {lengths}   target")
+        for kind in KINDS:
+            cells = [result["exact"][(kind, length)] / args.per_cell for length in LENGTHS]
+            overall = sum(cells) / len(cells)
+            verdict = "met" if overall >= TARGETS[kind] else "NOT met"
+            row = " ".join(f"{cell:>5.0%}" for cell in cells)
+            print(f"{kind:<13} {overall:>6.1%}  {row}   {TARGETS[kind]:.0%} {verdict}")
+        verdict = "met" if result["per_digit"] >= PER_DIGIT else "NOT met"
+        print(f"per digit: {result['per_digit']:.2%} (target {PER_DIGIT:.1%}: {verdict})")
+        ratio = result["number_ms"] / result["single_ms"]
+        print(
+            f"4-digit numbers: read_number p50 {result['number_ms']:.1f} ms, predict p50 {result['single_ms']:.1f} ms"
+            f" on the same images: {ratio:.2f}x (target 3x: {'met' if ratio <= 3 else 'NOT met'})"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Numbers: a handwritten number read left to right, each digit normalised and read as a single digit is.
+
+decode -> ink_map -> digit_ink (the single-digit pipeline: specks, shadows and edges gone) -> pieces
+(lenet.pipeline.segment: strokes grouped by horizontal overlap) -> each piece read as one digit, or,
+when it is wider than a digit or read with little confidence, cut where the reading scores best:
+every way of cutting it at its candidate columns into digit-wide parts is scored by the piece reader
+(Predictor.digit_scores: the sum over the parts of the log-probability that each is one digit, which
+two digits run together or half a digit are not) and the best-scoring reading wins. The digits
+chosen are then read by the single-digit model, as a single digit is.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from lenet.pipeline.decode import NoDigitError, decode
+from lenet.pipeline.ink import digit_ink, ink_map
+from lenet.pipeline.place import model_levels
+from lenet.pipeline.preprocess import ImageSource, ModelInput
+from lenet.pipeline.segment import Piece, cut_columns, piece_ink, pieces, stroke_owners
+from lenet.pipeline.strokes import normalize_strokes
+
+if TYPE_CHECKING:
+    from lenet.predict import Predictor
+
+MIN_WIDTH = 0.12  # a digit is at least this wide, in units of the number's height (a 1)
+MAX_WIDTH = 1.6  # and at most this wide (a wide 0, 4 or 5)
+# Each digit a reading adds costs this much log-probability: a cut must earn it. Without it a digit is
+# cut into parts whenever they look a little more like digits than the whole does (a wide 0 as 6 and 7).
+PART_COST = 1.0
+SURE = math.log(0.9)  # a digit-wide piece read as one digit this surely is not searched for cuts
+# The number grows from its heaviest stroke along the line: a neighbour this far (times the size of
+# what is taken so far) is still part of it, where a single digit takes in strokes 0.35 away.
+NUMBER_NEAR = 1.0
+
+
+@dataclass(frozen=True)
+class DigitReading:
+    """One digit of a number: its box [x0, y0, x1, y1) in the input's pixels, its top-k, what the model saw."""
+
+    box: tuple[int, int, int, int]
+    top: list[tuple[str, float]]
+    model_input: ModelInput
+
+
+@dataclass(frozen=True)
+class NumberReading:
+    """The number's digits as a string, the reading's confidence (the product of each digit's top
+    probability), and each digit."""
+
+    number: str
+    confidence: float
+    digits: list[DigitReading]
+
+    def as_dict(self) -> dict:
+        """The CLI's and the API's JSON shape."""
+        return {
+            "number": self.number,
+            "confidence": round(self.confidence, 4),
+            "digits": [
+                {
+                    "box": list(digit.box),
+                    "predictions": [{"label": label, "probability": round(p, 4)} for label, p in digit.top],
+                }
+                for digit in self.digits
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A candidate digit: columns [left, right) of a piece, its model input, its probabilities."""
+
+    left: int
+    right: int
+    model_input: ModelInput | None  # None: no ink between those columns
+    box: tuple[int, int, int, int]  # [x0, y0, x1, y1) in work pixels
+
+
+def read_number(predictor: Predictor, source: ImageSource, k: int = 3) -> NumberReading:
+    """Any image of a number -> NumberReading. Raises ImageError or NoDigitError."""
+    picture = decode(source)
+    ink, edge = digit_ink(ink_map(picture), drop_border=not picture.is_ink, near=NUMBER_NEAR)
+    owners, count = stroke_owners(ink, edge)
+    found = pieces(ink, owners, count)
+    if not found:
+        raise NoDigitError("no digit found: the image is blank")
+    height = float(np.median([piece.box[2] - piece.box[0] for piece in found]))
+    chosen: list[tuple[_Part, torch.Tensor]] = []
+    for piece in found:
+        chosen += _read_piece(predictor, ink, owners, edge, piece, height)
+    digits = [
+        DigitReading(
+            box=tuple(round(v * picture.scale) for v in part.box),
+            top=predictor.top_k(probabilities, k),
+            model_input=part.model_input,
+        )
+        for part, probabilities in chosen
+    ]
+    confidence = math.prod(digit.top[0][1] for digit in digits)
+    return NumberReading("".join(digit.top[0][0] for digit in digits), confidence, digits)
+
+
+def _part(ink, owners, edge, piece: Piece, left: int, right: int) -> _Part:
+    alone = piece_ink(ink, owners, piece, left, right)
+    rows, cols = np.flatnonzero((alone > edge).any(1)), np.flatnonzero((alone > edge).any(0))
+    if len(rows) == 0:
+        return _Part(left, right, None, (left, 0, right, 0))
+    levels = model_levels(normalize_strokes(alone, edge))
+    return _Part(left, right, ModelInput(levels), (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1))
+
+
+def _read_piece(predictor, ink, owners, edge, piece: Piece, height: float) -> list[tuple[_Part, torch.Tensor]]:
+    """The best reading of one piece: itself as one digit, or cut into several."""
+    _, left, _, right = piece.box
+    whole = _part(ink, owners, edge, piece, left, right)
+    if whole.model_input is None:
+        return []
+    if piece.width <= MAX_WIDTH * height and float(predictor.digit_scores(whole.model_input.pixels[None])) >= SURE:
+        return [(whole, predictor.probabilities(whole.model_input.pixels[None])[0])]
+    # Every part between two of the candidate columns that is digit-wide, read in one batch.
+    columns = [left, *cut_columns(ink, piece, max(1, int(MIN_WIDTH * height)), height), right]
+    spans = [
+        (i, j)
+        for i in range(len(columns))
+        for j in range(i + 1, len(columns))
+        if columns[j] - columns[i] <= MAX_WIDTH * height
+    ]
+    parts = {(i, j): _part(ink, owners, edge, piece, columns[i], columns[j]) for i, j in spans}
+    readable = [span for span in spans if parts[span].model_input is not None]
+    if not readable:
+        return [(whole, predictor.probabilities(whole.model_input.pixels[None])[0])]
+    batch = torch.stack([parts[span].model_input.pixels for span in readable])  # (N, 1, 28, 28)
+    scores = dict(zip(readable, predictor.digit_scores(batch).tolist(), strict=True))
+    # Best reading of columns[0..j]: the best over i of (the best reading up to i) + the part i..j;
+    # a part with no ink adds nothing (a gap between digits).
+    best: dict[int, tuple[float, list[tuple[int, int]]]] = {0: (0.0, [])}
+    for j in range(1, len(columns)):
+        options = []
+        for i in range(j):
+            if i not in best or (i, j) not in parts:
+                continue
+            score, path = best[i]
+            if (i, j) in scores:
+                options.append((score + scores[(i, j)] - PART_COST, [*path, (i, j)]))
+            else:
+                options.append((score, path))
+        if options:
+            best[j] = max(options, key=lambda option: option[0])
+    if len(columns) - 1 not in best:  # no way of cutting it into digit-wide parts: one wide digit
+        return [(whole, predictor.probabilities(whole.model_input.pixels[None])[0])]
+    chosen = [parts[span] for span in best[len(columns) - 1][1]]
+    probabilities = predictor.probabilities(torch.stack([part.model_input.pixels for part in chosen]))
+    return list(zip(chosen, probabilities, strict=True))

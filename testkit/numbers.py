@@ -1,0 +1,58 @@
+"""Synthetic handwritten numbers for bench.numbers and the tests: digits from testkit.wild's sources
+(MNIST test digits, fonts, the stroke templates with their two-stroke 4s, 5s and 7s) set side by side.
+
+Spacing is given at MNIST's scale, a digit 28 px tall, and drawn SCALE times larger:
+- spaced: gaps of 4-12 px between the digits' boxes;
+- tight: gaps of 0-2 px;
+- touching: neighbours overlapping by 1-4 px (their ink merges where they meet);
+- photographed: spaced or tight, then photographed as bench.wild photographs a digit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from testkit.render import encode
+from testkit.wild import DigitShapes, ink_patch, photograph
+
+KINDS = ("spaced", "tight", "touching", "photographed")
+SCALE = 3  # pixels per MNIST pixel: digits about 84 px tall
+GAPS = {"spaced": (4, 12), "tight": (0, 2), "touching": (-4, -1)}  # px between boxes at 28 px tall
+
+
+def number_ink(shapes: DigitShapes, rng: np.random.Generator, length: int, kind: str) -> tuple[np.ndarray, str]:
+    """(ink coverage (H, W) in [0, 1] of a `length`-digit number, its digits as a string)."""
+    gaps = GAPS["spaced" if kind == "photographed" and rng.random() < 0.5 else kind if kind in GAPS else "tight"]
+    height = 28 * SCALE
+    patches, digits = [], ""
+    for _ in range(length):
+        patch, label, _ = ink_patch(shapes, rng, int(height * rng.uniform(0.88, 1.0)))
+        patches.append(patch)
+        digits += str(label)
+    margin = 6 * SCALE
+    spaces = [round(rng.uniform(*gaps) * SCALE) for _ in range(length - 1)]
+    width = 2 * margin + sum(p.shape[1] for p in patches) + sum(spaces)
+    canvas = np.zeros((height + 2 * margin + 4 * SCALE, max(width, 1)), np.float32)
+    x = margin
+    for i, patch in enumerate(patches):
+        y = margin + int(rng.integers(0, 4 * SCALE)) + (height - patch.shape[0]) // 2  # a wavy baseline
+        h, w = patch.shape
+        canvas[y : y + h, x : x + w] = np.maximum(canvas[y : y + h, x : x + w], patch)
+        x += w + (spaces[i] if i < len(spaces) else 0)
+    return canvas, digits
+
+
+def number_image(shapes: DigitShapes, rng: np.random.Generator, length: int, kind: str) -> tuple[bytes, str]:
+    """(encoded image, its digits): a drawing (ink in the alpha of a transparent PNG) or, for
+    "photographed", a JPEG photo of the number on paper."""
+    ink, digits = number_ink(shapes, rng, length, kind)
+    if kind == "photographed":
+        height, width = ink.shape
+        scale = rng.uniform(1.2, 2.0)  # the number fills a part of the picture
+        return photograph(ink, int(width * scale), int(height * scale * rng.uniform(1.5, 3)), rng), digits
+    alpha = (ink * 255).astype(np.uint8)
+    rgba = np.zeros((*alpha.shape, 4), np.uint8)
+    rgba[..., 2] = 200  # blue ink; only its alpha counts
+    rgba[..., 3] = alpha
+    return encode(Image.fromarray(rgba)), digits
