@@ -8,11 +8,13 @@ from pathlib import Path
 
 import gradio as gr
 from gradio.utils import get_upload_folder
-from PIL import Image
+from PIL import Image, ImageOps
 from starlette.middleware import Middleware
 
-from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError
+from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError, load_model
 from lenet.hub import load_serving_model, serving_pin
+from lenet.pipeline.decode import decode
+from lenet.predict import DEFAULT_PIECES
 from lenet.serving.guard import RequestGuard, sweeping_lifespan
 from lenet.serving.pad import ANSWERED, DrawingPad
 from lenet.serving.pool import WorkerError, make_predictor
@@ -51,6 +53,8 @@ def launch_options() -> dict:
 
 
 DRAW_HINT = "Draw a digit (0-9) in the box, as large as you like, or pick a photo."
+NUMBER_HINT = "Write a number (1 to 10 digits) in the box, or pick a photo of one."
+DIGIT_SIDE = 112  # each digit's 28x28 input, 4x
 INTRO = (
     "# ✍️ LeNet-5 digit recognizer\n"
     "Draw a digit with the mouse or a finger, or upload, paste or snap a photo of one. "
@@ -72,7 +76,9 @@ log.info(serving)
 # Predictions run in CONCURRENCY worker processes (lenet/serving/pool.py): Gradio's request handling
 # and the image pipeline then use different cores instead of taking turns under one GIL, and a crash
 # or hang on one image costs that answer, not the app. Where processes cannot start, in this one.
-predictor = make_predictor(model, workers=CONCURRENCY)
+# Numbers are cut into digits with the bundled piece reader (train/pieces.toml); without it, with the model.
+pieces = load_model(DEFAULT_PIECES) if DEFAULT_PIECES.is_dir() else None
+predictor = make_predictor(model, workers=CONCURRENCY, pieces=pieces)
 
 
 def _predict(source) -> tuple[dict[str, float] | None, Image.Image | None, str]:
@@ -90,6 +96,45 @@ def _predict(source) -> tuple[dict[str, float] | None, Image.Image | None, str]:
     return prediction.as_dict(), preview, f"Looks like a **{label}** ({probability:.0%} sure)."
 
 
+def _read_number(source) -> tuple[str, tuple | None, list | None]:
+    """Any input -> (status line, the input with each digit's box for gr.AnnotatedImage, each digit's
+    28x28 input with its top 3 for gr.Gallery); never raises."""
+    try:
+        reading = predictor.read_number(source, k=3)
+    except NoDigitError:
+        return NUMBER_HINT, None, None
+    except ImageError as err:
+        return f"⚠️ Could not read that file: {err}", None, None
+    except WorkerError as err:
+        return f"⚠️ Sorry, no answer this time: {err}", None, None
+    # Shown on the picture the pipeline worked on (upright, at most 512 px; ink dark on white for a
+    # drawing): decoded again here, within the pipeline's limits, and the boxes scaled to it.
+    picture = decode(source)
+    shown = ImageOps.invert(picture.image).convert("RGB") if picture.is_ink else picture.image.convert("RGB")
+    boxes = [
+        (tuple(round(v / picture.scale) for v in digit.box), f"{digit.top[0][0]} ({digit.top[0][1]:.0%})")
+        for digit in reading.digits
+    ]
+    gallery = [
+        (
+            digit.model_input.preview.resize((DIGIT_SIDE, DIGIT_SIDE), Image.Resampling.NEAREST),
+            " · ".join(f"{label} {p:.0%}" for label, p in digit.top),
+        )
+        for digit in reading.digits
+    ]
+    return f"### Reads **{reading.number}** ({reading.confidence:.0%} sure)", (shown, boxes), gallery
+
+
+def read_number_sketch(drawing: bytes | None):
+    """A number written on the wide pad (PNG bytes; None when blank) -> message, boxes, digits."""
+    return _read_number(drawing)
+
+
+def read_number(image: str | None):
+    """An image of a handwritten number (a file path) -> the number, each digit's box and top 3."""
+    return _read_number(Path(image) if image is not None else None)
+
+
 def predict_sketch(drawing: bytes | None):
     """The pad's drawing (PNG bytes; None when blank) -> top-3, model input, message."""
     return _predict(drawing)
@@ -104,7 +149,7 @@ def predict_image(image: str | None):
 
 with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CACHE_SECONDS)) as demo:
     gr.Markdown(INTRO)
-    with gr.Row(equal_height=False):
+    with gr.Tab("One digit"), gr.Row(equal_height=False):
         with gr.Column():
             with gr.Tab("Draw"):
                 sketchpad = DrawingPad(elem_id="sketchpad")
@@ -131,11 +176,36 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
                 interactive=False,
                 height=PREVIEW_SIDE + 60,  # room for the label above the image
             )
+    with gr.Tab("Number"):
+        # The answer right under the pad, where the eye is; a photo below, as the other way in.
+        numberpad = DrawingPad(width=900, height=300, hint="Write a number here", elem_id="numberpad")
+        number = gr.Markdown(NUMBER_HINT, elem_id="number")
+        with gr.Row(equal_height=False):
+            boxes = gr.AnnotatedImage(label="Where each digit is", elem_id="number-boxes", show_legend=False)
+            digits = gr.Gallery(
+                label="Each digit: what the model sees, and its top 3",
+                elem_id="number-digits",
+                columns=5,
+                height="auto",
+                allow_preview=False,
+            )
+        number_photo = PhotoInput(
+            label="Or upload, paste or snap a number",
+            elem_id="number-photo",
+            type="filepath",
+            sources=["upload", "webcam", "clipboard"],
+            height=240,
+        )
+    number_outputs = [number, boxes, digits]
     outputs = [top3, seen, message]
     # Both endpoints share one pool of CONCURRENCY workers (one concurrency_id), not a pool each.
     events = {"trigger_mode": "always_last", "concurrency_id": "predict"}
     sketchpad.drawn(predict_sketch, sketchpad, outputs, api_name="predict_sketch", **events).then(None, js=ANSWERED)
     photo.change(predict_image, photo, outputs, api_name="predict_image", **events)
+    numberpad.drawn(read_number_sketch, numberpad, number_outputs, api_name="read_number_sketch", **events).then(
+        None, js=ANSWERED
+    )
+    number_photo.change(read_number, number_photo, number_outputs, api_name="read_number", **events)
 
 # A bounded queue: past QUEUE_SIZE waiting requests (seconds of work), people are told the app is busy
 # instead of waiting on a spinner for minutes.

@@ -46,6 +46,26 @@ def digit_strokes(frame, label: int, pad: str = APP_PAD) -> list[list[tuple[floa
     return strokes
 
 
+NUMBER_PAD = "#numberpad canvas"  # the app's pad for a whole number
+
+
+def number_strokes(frame, labels: str, pad: str = NUMBER_PAD) -> list[list[tuple[float, float]]]:
+    """The digits of `labels` (from DIGITS) side by side on a wide pad, each in a square 60% of the
+    pad's height, 0.8 of that apart: each stroke's points, 8 steps between the digit's own points."""
+    box = frame.locator(pad).first.bounding_box()
+    side = 0.6 * box["height"]
+    strokes = []
+    for i, label in enumerate(labels):
+        left, top = box["x"] + 0.05 * box["width"] + i * 0.8 * side, box["y"] + 0.2 * box["height"]
+        for line in DIGITS[int(label)]:
+            points = [(left + x * side * 0.6, top + y * side) for x, y in line]
+            steps = [points[0]]
+            for (x0, y0), (x1, y1) in itertools.pairwise(points):
+                steps += [(x0 + (x1 - x0) * step / 8, y0 + (y1 - y0) * step / 8) for step in range(1, 9)]
+            strokes.append(steps)
+    return strokes
+
+
 def mouse_stroke(page, points: list[tuple[float, float]]) -> None:
     """Press at the first point, move along the rest, release."""
     page.mouse.move(*points[0])

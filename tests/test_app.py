@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from testkit.browser import digit_strokes, mouse_stroke, stroke_digit, touch_digit
-from testkit.render import pad_drawing, photo_bytes
+from testkit.browser import NUMBER_PAD, digit_strokes, mouse_stroke, number_strokes, stroke_digit, touch_digit
+from testkit.render import data_url, pad_drawing, photo_bytes
 
 from .conftest import DESKTOP, PHONE, ROOT, children_running, running_app, wait_gone
 
@@ -70,6 +70,33 @@ def test_predict_sketch_endpoint(client):
         assert image.size == (196, 196)
     result, preview, message = client.predict("", api_name="/predict_sketch")  # a cleared pad
     assert not result.get("confidences") and preview is None and message.startswith("Draw a digit")
+
+
+def test_read_number_endpoint(client, tmp_path):
+    """A photographed and a drawn number through the named endpoints: the number, a box per digit on
+    the shown picture, and each digit's 28x28 input with its top 3."""
+    from gradio_client import handle_file
+
+    from testkit.render import DIGITS, draw
+
+    canvas = Image.new("RGBA", (760, 260), (0, 0, 0, 0))
+    for i, label in enumerate("7410"):
+        draw(canvas, int(label), (30 + 180 * i, 40, 170), 16, (20, 20, 20, 255))
+    path = tmp_path / "number.png"
+    canvas.save(path)
+    assert set(DIGITS) >= {0, 1, 4, 7}
+    message, annotated, gallery = client.predict(handle_file(str(path)), api_name="/read_number")
+    assert "**7410**" in message
+    assert len(annotated["annotations"]) == 4 and len(gallery) == 4
+    lefts = [a["label"] for a in annotated["annotations"]]
+    assert [label.split()[0] for label in lefts] == ["7", "4", "1", "0"]
+    with Image.open(gallery[0]["image"]) as first:
+        assert first.size == (112, 112)
+    assert gallery[0]["caption"].startswith("7 ")
+    message, annotated, gallery = client.predict(data_url(canvas), api_name="/read_number_sketch")
+    assert "**7410**" in message
+    message, annotated, gallery = client.predict("", api_name="/read_number_sketch")  # a cleared pad
+    assert message.startswith("Write a number") and annotated is None
 
 
 def test_many_people_asking_at_once_all_get_the_whole_preview(app_url):
@@ -301,6 +328,20 @@ def test_a_half_drawn_digit_is_never_shown_as_the_answer(page, app_url):
     early = [label for label, state in shown if state == "provisional" and label]
     assert finals == {"4"}, shown
     assert early and page.locator("#top3 h2").inner_text().strip() == "4", shown
+
+
+def test_write_a_number_with_the_mouse(page, app_url):
+    """The Number tab: a wide pad, the number read, a box per digit and each digit's input."""
+    open_app(page, app_url)
+    page.get_by_role("tab", name="Number").click()
+    page.locator(NUMBER_PAD).first.wait_for(state="visible")
+    box = page.locator(NUMBER_PAD).first.bounding_box()
+    assert box["width"] > 2.5 * box["height"]  # wide enough for several digits
+    for points in number_strokes(page, "714"):
+        mouse_stroke(page, points)
+    page.wait_for_function("() => document.querySelector('#number').innerText.includes('714')", timeout=30_000)
+    assert page.locator("#number-digits img").count() == 3
+    page.screenshot(path=SCREENSHOTS / "number-714.png", full_page=True)
 
 
 def test_upload_a_photo(page, app_url, tmp_path):

@@ -53,6 +53,30 @@ def test_the_pool_answers_exactly_as_the_predictor_does(pool, model, tmp_path):
         assert ours.model_input.preview.tobytes() == theirs.model_input.preview.tobytes()
 
 
+def test_numbers_are_read_in_the_workers_as_in_process(model, tmp_path):
+    """With the piece reader, a pool reads numbers as Predictor.read_number does: digits, boxes, inputs."""
+    from lenet.predict import DEFAULT_PIECES
+    from testkit.render import encode
+
+    pieces = load_model(DEFAULT_PIECES)
+    canvas = Image.new("RGBA", (700, 260), (0, 0, 0, 0))
+    for i, label in enumerate((7, 4, 1)):
+        draw(canvas, label, (40 + 220 * i, 40, 180), 16, (20, 20, 20, 255))
+    number = encode(canvas)
+    numbers = PredictorPool(model, workers=1, pieces=pieces)
+    try:
+        ours, theirs = numbers.read_number(number), Predictor(model, pieces).read_number(number)
+        with pytest.raises(NoDigitError):
+            numbers.read_number(encode(Image.new("RGBA", (300, 100), (0, 0, 0, 0))))
+        assert numbers.predict(number).top == Predictor(model).predict(number).top  # digits still served
+    finally:
+        numbers.close()
+    assert ours.number == theirs.number == "741" and ours.confidence == pytest.approx(theirs.confidence)
+    for mine, reference in zip(ours.digits, theirs.digits, strict=True):
+        assert mine.box == reference.box and mine.top == reference.top
+        assert (mine.model_input.levels == reference.model_input.levels).all()
+
+
 def test_bad_input_gets_the_same_message_through_the_pool(pool, model, tmp_path):
     predictor = Predictor(model)
     text = tmp_path / "notes.png"

@@ -31,6 +31,7 @@ SPACE_FILES = (  # what a Space needs, relative to the project root (globs)
     "checkpoints/lenet5/config.json",
     "checkpoints/lenet5/model.safetensors",
     "checkpoints/lenet5/metrics.json",
+    "checkpoints/lenet5-pieces/*.*",  # the piece reader that cuts numbers into digits
     "docs/**/*.png",  # the README's figures
 )
 

@@ -1,7 +1,8 @@
 // The drawing pad: one digit, drawn with a mouse, pen or finger on a square canvas that fills its box.
 // Used as it is by the Gradio app (lenet/serving/pad.py) and by the browser edition (web/page.js).
 //
-// lenetPad(root, read, options): `root` holds a <canvas>, a .lenet-clear button and a .lenet-hint. After
+// lenetPad(root, read, options): `root` holds a <canvas>, a .lenet-clear button and a .lenet-hint; the canvas
+// is `side` pixels square, or `width` x `height` (a pad for a whole number is wide). After
 // each stroke (and after Clear) `read(canvas)` is called with the canvas, the ink in its alpha (null once
 // cleared), and returns a promise settled once that drawing's answer is on the page; it must take the
 // pixels at once, before it awaits anything. One read runs at a time; a drawing changed meanwhile is
@@ -13,10 +14,22 @@
 function lenetPad(
   root,
   read,
-  { side = 400, brush = 22, ink = "#2563eb", pauseMs = 500, waitMs = 15000, liveMs = 0, settled = () => {} } = {},
+  {
+    side = 400,
+    width = side,
+    height = side,
+    brush = 22,
+    ink = "#2563eb",
+    pauseMs = 500,
+    waitMs = 15000,
+    liveMs = 0,
+    settled = () => {},
+  } = {},
 ) {
   const canvas = root.querySelector("canvas");
-  canvas.width = canvas.height = side; // the drawing's pixels; CSS scales the canvas to fill its box
+  canvas.width = width; // the drawing's pixels; CSS scales the canvas to fill its box
+  canvas.height = height;
+  root.style.setProperty("--lenet-aspect", String(width / height)); // the box takes the canvas's shape
   const context = canvas.getContext("2d", { willReadFrequently: liveMs > 0 }); // read back often when live
   let pen = null; // the stroke being drawn: {id: pointerId, at: [x, y] in canvas pixels}
   let version = 0; // +1 at each stroke's end, each Clear and each live read
@@ -57,7 +70,7 @@ function lenetPad(
   // A point of a pointer event in canvas pixels (the canvas is shown at any size).
   function point(event) {
     const box = canvas.getBoundingClientRect();
-    return [((event.clientX - box.left) * side) / box.width, ((event.clientY - box.top) * side) / box.height];
+    return [((event.clientX - box.left) * width) / box.width, ((event.clientY - box.top) * height) / box.height];
   }
 
   function line(from, to) {
@@ -122,7 +135,7 @@ function lenetPad(
   });
   for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) canvas.addEventListener(type, end);
   root.querySelector(".lenet-clear").addEventListener("click", () => {
-    context.clearRect(0, 0, side, side);
+    context.clearRect(0, 0, width, height);
     blank = true;
     changed();
   });

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import re
 from pathlib import Path
 from typing import Any
@@ -13,21 +14,23 @@ import gradio as gr
 from lenet.serving.ui import refuse
 
 HERE = Path(__file__).resolve().parent
-TEMPLATE = """<div class="lenet-pad" data-state="answered" data-blank="true">
+TEMPLATE = """<div class="lenet-pad" data-state="answered" data-blank="true"
+  data-width="{width}" data-height="{height}">
   <div class="lenet-surface">
-    <canvas role="img" aria-label="Drawing area: draw one digit"></canvas>
-    <span class="lenet-hint" aria-hidden="true">Draw one digit here</span>
+    <canvas role="img" aria-label="Drawing area: {hint}"></canvas>
+    <span class="lenet-hint" aria-hidden="true">{hint}</span>
   </div>
   <button type="button" class="lenet-clear">Clear</button>
 </div>"""
 # pad.js reads a drawing by setting this component's value and triggering "drawn"; the app's event
 # answers it and then dispatches ANSWERED on the page, which settles the read.
 GLUE = """
-lenetPad(element.querySelector('.lenet-pad'), (canvas) => new Promise((settle) => {
+const pad = element.querySelector('.lenet-pad');
+lenetPad(pad, (canvas) => new Promise((settle) => {
   document.addEventListener('lenet:answered', settle, { once: true });
   props.value = canvas ? canvas.toDataURL('image/png') : '';
   trigger('drawn');
-}));
+}), { width: Number(pad.dataset.width), height: Number(pad.dataset.height) });
 """
 ANSWERED = "() => { document.dispatchEvent(new Event('lenet:answered')); }"
 DATA_URL = re.compile(r"data:image/[\w.+-]{1,40};base64,")
@@ -35,16 +38,16 @@ USAGE = 'refused: a drawing is an image data URL "data:image/png;base64,..." or 
 
 
 class DrawingPad(gr.HTML):
-    """A square canvas made for one digit: no tools but a labelled Clear, strokes that begin outside
-    it still draw, touch draws instead of scrolling, and answers to a half-drawn digit are marked
-    provisional (see pad.js). Its value, in the page and the API, is the drawing as an image data
-    URL, ink in the alpha of a transparent canvas; lenet gets the encoded image's bytes. Its event
-    is "drawn": wire it with `.drawn(fn, pad, outputs).then(None, js=ANSWERED)`."""
+    """A canvas made for one digit (400 px square) or a number (`width` x `height`): no tools but a
+    labelled Clear, strokes that begin outside it still draw, touch draws instead of scrolling, and
+    answers to a half-drawn digit are marked provisional (see pad.js). Its value, in the page and the
+    API, is the drawing as an image data URL, ink in the alpha of a transparent canvas; lenet gets the
+    encoded image's bytes. Its event is "drawn": wire it with `.drawn(fn, pad, outputs).then(None, js=ANSWERED)`."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, width: int = 400, height: int = 400, hint: str = "Draw one digit here", **kwargs):
         super().__init__(
             value="",
-            html_template=TEMPLATE,
+            html_template=TEMPLATE.format(width=int(width), height=int(height), hint=html.escape(hint)),
             css_template=(HERE / "pad.css").read_text(),
             js_on_load=(HERE / "pad.js").read_text() + GLUE,
             **kwargs,

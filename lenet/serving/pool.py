@@ -2,11 +2,12 @@
 
 A Gradio app is one Python process, and Python code in it runs on one core at a time: on a 2-core
 Space, request handling and the image pipeline took turns on one core while the other sat idle.
-`PredictorPool` has the same `predict()` as `Predictor`, but each call runs in one of `workers`
-processes (`python -m lenet.serving.pool`), each holding its own copy of the model:
+`PredictorPool` has the same `predict()` and `read_number()` as `Predictor`, but each call runs in
+one of `workers` processes (`python -m lenet.serving.pool`), each holding its own copy of the model:
 
-- the parent sends the model once, as its JSON config and safetensors bytes, so a worker serves
-  exactly the weights the parent loaded (from the Hub or bundled) and loads them strictly;
+- the parent sends the model once (and the piece reader, if any), as JSON configs and safetensors
+  bytes, so a worker serves exactly the weights the parent loaded (from the Hub or bundled) and
+  loads them strictly;
 - requests and answers are JSON frames and raw byte frames over a private socket pair, never
   pickled objects (which a corrupted or hostile stream could turn into code);
 - a worker that crashes or hangs (past `timeout`) costs one answer, a WorkerError, not the server:
@@ -40,6 +41,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from lenet.model import LeNet5, LeNetConfig
+from lenet.numbers import DigitReading, NumberReading
 from lenet.pipeline.preprocess import ImageError, ImageSource, ModelInput, NoDigitError, Sketch
 from lenet.predict import Prediction, Predictor
 
@@ -83,7 +85,7 @@ def _unpack(spec: dict | None, blobs: list[bytes]) -> ImageSource:
 class _Worker:
     """One `python -m lenet.serving.pool` process and the parent's end of its socket pair."""
 
-    def __init__(self, config: dict, weights: bytes, threads: int):
+    def __init__(self, models: list[tuple[dict, bytes]], threads: int):
         parent_end, child_end = socket.socketpair()
         python_path = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))
         self.process = subprocess.Popen(
@@ -94,8 +96,10 @@ class _Worker:
         child_end.close()
         self.connection = Connection(parent_end.detach())
         try:
-            self.connection.send_bytes(json.dumps({"config": config, "threads": threads}).encode())
-            self.connection.send_bytes(weights)
+            configs = [config for config, _ in models]  # the model, then the piece reader if any
+            self.connection.send_bytes(json.dumps({"configs": configs, "threads": threads}).encode())
+            for _, weights in models:
+                self.connection.send_bytes(weights)
         except OSError:  # it exited at once (cannot import torch, refused memory): wait_ready says so
             pass
         self.ready = False
@@ -119,12 +123,12 @@ class _Worker:
             self.connection.send_bytes(blob)
 
     def receive(self, timeout: float) -> tuple[dict, bytes | None]:
-        """The answer: (JSON, the preview's bytes or None). EOFError or OSError if the worker died,
-        TimeoutError if it has not answered within `timeout` seconds."""
+        """The answer: (JSON, the 28x28 levels' bytes or None). EOFError or OSError if the worker
+        died, TimeoutError if it has not answered within `timeout` seconds."""
         if not self.connection.poll(timeout):
             raise TimeoutError
         answer = json.loads(self.connection.recv_bytes())
-        return answer, self.connection.recv_bytes() if "top" in answer else None
+        return answer, self.connection.recv_bytes() if "shape" in answer else None
 
     def kill(self) -> None:
         self.process.kill()
@@ -136,10 +140,13 @@ class PredictorPool:
     """`Predictor.predict` in `workers` processes; thread-safe, each worker serves one call at a time.
     The constructor returns once every worker has loaded the model (WorkerError if one cannot)."""
 
-    def __init__(self, model: LeNet5, workers: int = 2, timeout: float = 10.0):
+    def __init__(self, model: LeNet5, workers: int = 2, timeout: float = 10.0, pieces: LeNet5 | None = None):
         self.timeout = timeout  # seconds one prediction may take before its worker is replaced
-        self._config = model.config.to_dict()
-        self._weights = save_safetensors({name: t.contiguous() for name, t in model.state_dict().items()})
+        self._models = [
+            (net.config.to_dict(), save_safetensors({name: t.contiguous() for name, t in net.state_dict().items()}))
+            for net in (model, pieces)
+            if net is not None
+        ]
         self._threads = max(1, (os.cpu_count() or 1) // workers)  # torch threads each: the cores, shared out
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()  # every worker taken is put back
         self._running: set[_Worker] = set()
@@ -155,7 +162,7 @@ class PredictorPool:
             self._idle.put(worker)
 
     def _new_worker(self) -> _Worker:
-        worker = _Worker(self._config, self._weights, self._threads)
+        worker = _Worker(self._models, self._threads)
         self._running.add(worker)
         return worker
 
@@ -171,8 +178,24 @@ class PredictorPool:
     def predict(self, source: ImageSource, k: int = 3) -> Prediction:
         """A file path, bytes or Sketchpad value -> Prediction, as Predictor.predict. Raises
         ImageError or NoDigitError from the pipeline, WorkerError if its worker crashed or hung."""
+        answer, levels = self._ask("digit", source, k)
+        levels = np.frombuffer(levels, dtype=np.uint8).reshape(answer["shape"])
+        return Prediction(top=[(label, p) for label, p in answer["top"]], model_input=ModelInput(levels))
+
+    def read_number(self, source: ImageSource, k: int = 3) -> NumberReading:
+        """A file path or bytes -> NumberReading, as Predictor.read_number; raises as predict does."""
+        answer, levels = self._ask("number", source, k)
+        inputs = np.frombuffer(levels, dtype=np.uint8).reshape(answer["shape"])  # (digits, 28, 28)
+        digits = [
+            DigitReading(tuple(digit["box"]), [(label, p) for label, p in digit["top"]], ModelInput(inputs[i].copy()))
+            for i, digit in enumerate(answer["digits"])
+        ]
+        return NumberReading(answer["number"], answer["confidence"], digits)
+
+    def _ask(self, task: str, source: ImageSource, k: int) -> tuple[dict, bytes]:
+        """One request to an idle worker: its JSON answer and levels, or the error it raised."""
         blobs: list[bytes] = []
-        request = {"source": _pack(source, blobs), "k": k, "blobs": len(blobs)}
+        request = {"task": task, "source": _pack(source, blobs), "k": k, "blobs": len(blobs)}
         worker = self._idle.get()
         try:
             worker.wait_ready()
@@ -183,7 +206,7 @@ class PredictorPool:
                 worker = self._new_worker()
                 worker.wait_ready()
                 worker.send(request, blobs)
-            answer, preview = worker.receive(self.timeout)
+            answer, levels = worker.receive(self.timeout)
         except BaseException as err:
             # The worker crashed, hung or was interrupted mid-request: replace it. The replacement
             # starts at once and loads while it waits in the pool.
@@ -198,8 +221,7 @@ class PredictorPool:
         if "error" in answer:
             error = {"ImageError": ImageError, "NoDigitError": NoDigitError}.get(answer["error"], RuntimeError)
             raise error(answer["message"])
-        levels = np.frombuffer(preview, dtype=np.uint8).reshape(answer["shape"])
-        return Prediction(top=[(label, p) for label, p in answer["top"]], model_input=ModelInput(levels))
+        return answer, levels
 
     def close(self) -> None:
         """Stop the idle workers; busy ones stop when their call returns and this process exits."""
@@ -211,12 +233,14 @@ class PredictorPool:
 
 
 def serve(connection: Connection) -> None:
-    """Worker: load the model the parent sends, then answer requests until the parent goes away."""
+    """Worker: load the models the parent sends, then answer requests until the parent goes away."""
     setup = json.loads(connection.recv_bytes())
     torch.set_num_threads(setup["threads"])
-    model = LeNet5(LeNetConfig.from_dict(setup["config"]))
-    model.load_state_dict(load_safetensors(connection.recv_bytes()), strict=True)
-    predictor = Predictor(model)
+    models = []
+    for config in setup["configs"]:
+        models.append(LeNet5(LeNetConfig.from_dict(config)))
+        models[-1].load_state_dict(load_safetensors(connection.recv_bytes()), strict=True)
+    predictor = Predictor(*models)
     connection.send_bytes(b'{"ready": true}')
     while True:
         try:
@@ -225,7 +249,11 @@ def serve(connection: Connection) -> None:
         except EOFError:
             return  # the parent closed the pool or exited
         try:
-            prediction = predictor.predict(_unpack(request["source"], blobs), k=request["k"])
+            source = _unpack(request["source"], blobs)
+            if request.get("task") == "number":
+                reading = predictor.read_number(source, k=request["k"])
+            else:
+                prediction = predictor.predict(source, k=request["k"])
         except (ImageError, NoDigitError) as err:
             connection.send_bytes(json.dumps({"error": type(err).__name__, "message": str(err)}).encode())
             continue
@@ -233,19 +261,26 @@ def serve(connection: Connection) -> None:
             traceback.print_exc()
             connection.send_bytes(json.dumps({"error": type(err).__name__, "message": str(err)}).encode())
             continue
-        levels = prediction.model_input.levels  # (28, 28) uint8
-        connection.send_bytes(json.dumps({"top": prediction.top, "shape": list(levels.shape)}).encode())
+        if request.get("task") == "number":
+            levels = np.stack([digit.model_input.levels for digit in reading.digits])  # (digits, 28, 28)
+            digits = [{"box": list(digit.box), "top": digit.top} for digit in reading.digits]
+            answer = {"number": reading.number, "confidence": reading.confidence, "digits": digits}
+        else:
+            levels = prediction.model_input.levels  # (28, 28) uint8
+            answer = {"top": prediction.top}
+        connection.send_bytes(json.dumps({**answer, "shape": list(levels.shape)}).encode())
         connection.send_bytes(levels.tobytes())
 
 
-def make_predictor(model: LeNet5, workers: int) -> Predictor | PredictorPool:
+def make_predictor(model: LeNet5, workers: int, pieces: LeNet5 | None = None) -> Predictor | PredictorPool:
     """What the app predicts with: a PredictorPool of `workers` processes, or, where processes cannot
-    start (a sandbox without subprocesses, too little memory), a Predictor in this process."""
+    start (a sandbox without subprocesses, too little memory), a Predictor in this process. `pieces`:
+    the piece reader that numbers are cut with (lenet.numbers)."""
     try:
-        return PredictorPool(model, workers=workers)
+        return PredictorPool(model, workers=workers, pieces=pieces)
     except WorkerError as err:
         log.warning("%s; predicting in the app's own process instead", err)
-        return Predictor(model)
+        return Predictor(model, pieces)
 
 
 if __name__ == "__main__":
