@@ -38,8 +38,8 @@ def piece_images(
     images: torch.Tensor, labels: torch.Tensor, count: int, seed: int, not_one_digit: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(uint8 (count, 28, CANVAS) images, int64 (count,) labels) made from `images` (N, 28, 28):
-    two or three digits run together (gaps of -4 to 2 px) and a digit's left or right part (cut at
-    30-70% of its width; not 1s, whose parts are 1s), labelled `not_one_digit`; and a digit with 1-4
+    two or three digits run together (gaps of -4 to 2 px) and the lesser part of a digit cut at
+    25-75% of its width (not 1s, whose parts are 1s), labelled `not_one_digit`; and a digit with 1-4
     px of a neighbour beside it, labelled as the digit."""
     rng = np.random.default_rng(seed)
     source, digit_labels = images.numpy(), labels.numpy()
