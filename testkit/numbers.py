@@ -56,3 +56,22 @@ def number_image(shapes: DigitShapes, rng: np.random.Generator, length: int, kin
     rgba[..., 2] = 200  # blue ink; only its alpha counts
     rgba[..., 3] = alpha
     return encode(Image.fromarray(rgba)), digits
+
+
+def photographed_number(digits: str, seed: int = 0) -> bytes:
+    """`digits` written with the first stroke template of each (testkit.wild.TEMPLATES), side by side,
+    and photographed as bench.wild photographs a digit: JPEG bytes (for the app's tests and figures)."""
+    from PIL import ImageDraw
+
+    from testkit.render import draw_lines
+    from testkit.wild import TEMPLATES, catmull_rom
+
+    side, pen = 150, 14
+    ink = Image.new("L", (side * len(digits) + 60, side + 60), 0)
+    draw = ImageDraw.Draw(ink)
+    for i, digit in enumerate(digits):
+        lines = [catmull_rom(line) for line in TEMPLATES[int(digit)][0]]
+        draw_lines(draw, lines, (45 + i * side, 30), side * 0.9, pen, 255)
+    coverage = np.asarray(ink, np.float32) / 255
+    height, width = coverage.shape
+    return photograph(coverage, int(width * 1.6), int(height * 2.6), np.random.default_rng(seed))

@@ -344,6 +344,20 @@ def test_write_a_number_with_the_mouse(page, app_url):
     page.screenshot(path=SCREENSHOTS / "number-714.png", full_page=True)
 
 
+def test_read_a_photographed_number(page, app_url, tmp_path):
+    from testkit.numbers import photographed_number
+
+    path = tmp_path / "house-number.jpg"
+    path.write_bytes(photographed_number("2026"))
+    open_app(page, app_url)
+    page.get_by_role("tab", name="Number").click()
+    page.locator("#number-photo input[type=file]").set_input_files(str(path))
+    page.wait_for_function("() => document.querySelector('#number').innerText.includes('2026')", timeout=30_000)
+    assert page.locator("#number-digits img").count() == 4
+    page.locator("#number").scroll_into_view_if_needed()
+    page.screenshot(path=SCREENSHOTS / "number-photo-2026.png", full_page=True)
+
+
 def test_upload_a_photo(page, app_url, tmp_path):
     path = tmp_path / "photo-4.jpg"
     path.write_bytes(photo_bytes(4, shadow=True, specks=True, seed=4))
