@@ -33,7 +33,7 @@ MAX_WIDTH = 1.6  # and at most this wide (a wide 0, 4 or 5)
 # Each digit a reading adds costs this much log-probability: a cut must earn it. Without it a digit is
 # cut into parts whenever they look a little more like digits than the whole does (a wide 0 as 6 and 7).
 PART_COST = 1.0
-SURE = math.log(0.9)  # a digit-wide piece read as one digit this surely is not searched for cuts
+SURE = math.log(0.75)  # a digit-wide piece read as one digit this surely is not searched for cuts
 # The number grows from its heaviest stroke along the line: a neighbour this far (times the size of
 # what is taken so far) is still part of it, where a single digit takes in strokes 0.35 away.
 NUMBER_NEAR = 1.0
