@@ -125,9 +125,10 @@ def deploy_static(
     root: str | Path = PROJECT_ROOT,
 ) -> str | None:
     """Build the browser edition and upload it to the static Space `space_id` in one commit (stale
-    files deleted in it); returns the commit sha. With `model_repo` and `revision` the site is built
-    from that model repo's checkpoint at that commit (the pin), not from `checkpoint`. With `out`,
-    write the exact files there instead and upload nothing (returns None)."""
+    files deleted in it); returns the commit sha. With `model_repo` and `revision` (both or neither)
+    the site is built from that model repo's checkpoint at that commit (the pin), not from
+    `checkpoint`, and a private model repo goes only to a `private` Space (its weights are in the
+    site). With `out`, write the exact files there instead and upload nothing (returns None)."""
     if bool(model_repo) != bool(revision):
         raise HubError("--model-repo and --revision go together: the site is built from that repo at that commit")
     with tempfile.TemporaryDirectory(prefix="lenet-pinned-") as scratch:
