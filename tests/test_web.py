@@ -283,6 +283,17 @@ API = """async () => {
 }"""
 
 
+def test_the_projects_drawn_examples_read_right_in_the_page(page, site):
+    """examples/drawn-*.png, the app's drawn examples, read by the page as the app reads them."""
+    url, _ = site
+    open_site(page, url)
+    examples = sorted((ROOT / "examples").glob("drawn-*.png"))
+    assert len(examples) >= 6
+    for path in examples:
+        label, _ = read_in_page(page, path.read_bytes())
+        assert label == path.stem.split("-")[1], path.name
+
+
 def test_the_javascript_api(page, site):
     url, _ = site
     open_site(page, url)
