@@ -248,6 +248,14 @@ def test_deploy_space_uploads_the_app_pinned_to_the_model_in_one_commit(hub, env
     readme.write_bytes(files["README.md"])
     front = SpaceCard.load(readme).data
     assert front.sdk == "gradio" and front.app_file == "app.py" and front.models == [REPO]
+    # The pinned model is fetched when the Space is built, and torch comes as the CPU-only build.
+    assert front.preload_from_hub == [f"{REPO} model.safetensors,config.json {sha}"]
+    requirements = files["requirements.txt"].decode()
+    assert (
+        requirements.startswith("# Written by")
+        and "--extra-index-url https://download.pytorch.org/whl/cpu\n" in requirements
+    )
+    assert requirements.endswith((ROOT / "requirements.txt").read_text())
     assert all(TOKEN.encode() not in content for content in files.values())
 
     # The deployed files, run as a Space would: the app's loader follows the pin to the Hub.

@@ -36,6 +36,14 @@ SPACE_FILES = (  # what a Space needs, relative to the project root (globs)
 )
 
 
+# A Space has no GPU: PyTorch's own index serves torch and torchvision built for the CPU alone, without
+# the CUDA libraries that PyPI's default Linux wheels bring. pip takes the "+cpu" build from it (a
+# local version sorts above the same public one); everything else still comes from PyPI.
+CPU_TORCH = """# Written by `python -m lenet deploy-space`: the CPU-only PyTorch wheels (a Space has no GPU).
+--extra-index-url https://download.pytorch.org/whl/cpu
+"""
+
+
 def space_files(model_repo: str, revision: str, root: str | Path = PROJECT_ROOT) -> dict[str, bytes]:
     """{path in the Space: content}: the app, the package, requirements, examples, the bundled
     fallback weights, the README with Spaces front matter naming `model_repo`, and the pin."""
@@ -50,7 +58,10 @@ def space_files(model_repo: str, revision: str, root: str | Path = PROJECT_ROOT)
     }
     card = SpaceCard.load(root / "README.md")
     card.data.models = [model_repo]  # the Space's page links the model it serves
+    # Fetched into the Space's Hub cache when it is built, so a cold start does not download it.
+    card.data.preload_from_hub = [f"{model_repo} {WEIGHTS_NAME},{CONFIG_NAME} {revision}"]
     files["README.md"] = str(card).encode()
+    files["requirements.txt"] = CPU_TORCH.encode() + files["requirements.txt"]
     files[PIN_FILE] = (json.dumps({"repo_id": model_repo, "revision": revision}, indent=2) + "\n").encode()
     return files
 
