@@ -59,7 +59,7 @@ INTRO = (
     "# ✍️ LeNet-5 digit recognizer\n"
     "Draw a digit with the mouse or a finger, or upload, paste or snap a photo of one. "
     "[LeNet-5](https://yann.lecun.com/exdb/publis/pdf/lecun-01a.pdf), trained on MNIST, shows its top 3 guesses "
-    "and the 28x28 image it actually sees."
+    "and the 28x28 image it actually sees. A whole number? Write it in the **Number** tab."
 )
 CSS = """
 /* The drawing pad is its own box: no padding around it, so it spans the column on a phone. */
