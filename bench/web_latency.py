@@ -19,12 +19,8 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
-from pathlib import Path
 
-from lenet.predict import DEFAULT_CHECKPOINT
-from lenet.web import build_site
-from testkit.browser import CHROMIUM, CHROMIUM_FLAGS, WEB_PAD, static_server, stroke_digit
+from testkit.browser import CHROMIUM, CHROMIUM_FLAGS, WEB_PAD, served_site, stroke_digit
 
 DIGITS = (0, 1, 4, 7)
 # Installed on the page: the time of the pointerup that ends a stroke (seen first, in the capture phase,
@@ -96,20 +92,16 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory(prefix="lenet-site-") as scratch:
-        site = Path(args.site) if args.site else Path(scratch) / "site"
-        if not args.site:
-            build_site(DEFAULT_CHECKPOINT, site)
-        with static_server(site) as url, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-            loads = [cold_load(browser, url) for _ in range(args.rounds)]
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(url)
-            page.evaluate("() => window.lenet.ready")
-            page.evaluate(WATCH)
-            draw_digits(page, 1)  # warm-up: the first run of the graph sets up what later ones reuse
-            drawn = draw_digits(page, args.rounds)
-            browser.close()
+    with served_site(args.site) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        loads = [cold_load(browser, url) for _ in range(args.rounds)]
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url)
+        page.evaluate("() => window.lenet.ready")
+        page.evaluate(WATCH)
+        draw_digits(page, 1)  # warm-up: the first run of the graph sets up what later ones reuse
+        drawn = draw_digits(page, args.rounds)
+        browser.close()
     p50 = statistics.median(ms for ms, _, _ in drawn)
     right = sum(label == str(digit) for _, label, digit in drawn)
     first = statistics.median(answered for _, answered, _, _ in loads)

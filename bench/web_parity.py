@@ -14,15 +14,12 @@ the images and the worst one). Target (issue 15): top-1 agreement >= 99% and a m
 from __future__ import annotations
 
 import argparse
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
-from lenet.predict import DEFAULT_CHECKPOINT, Predictor
+from lenet.predict import Predictor
 from lenet.training.data import load_mnist
-from lenet.web import build_site
-from testkit.browser import CHROMIUM, CHROMIUM_FLAGS, read_in_page, static_server
+from testkit.browser import CHROMIUM, CHROMIUM_FLAGS, read_in_page, served_site
 from testkit.wild import DigitShapes, find_fonts, pasted, photo, sketch
 
 SETS = {"sketch": sketch, "photo": photo, "pasted": pasted}
@@ -66,26 +63,22 @@ def main() -> None:
     images, labels = load_mnist(args.data_dir, train=False)
     shapes = DigitShapes(images.numpy(), labels.numpy(), find_fonts())
     predictor = Predictor.from_checkpoint()
-    with tempfile.TemporaryDirectory(prefix="lenet-site-") as scratch:
-        site = Path(args.site) if args.site else Path(scratch) / "site"
-        if not args.site:
-            build_site(DEFAULT_CHECKPOINT, site)
-        with static_server(site) as url, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-            page = browser.new_page()
-            page.goto(url)
-            page.wait_for_function("() => window.lenet")
-            page.evaluate("() => window.lenet.ready")
-            print(f"{args.count} images per set, seed {args.seed}: the page (Chromium) vs Predictor.predict")
-            print("set      top-1 agrees  page right  server right  28x28 difference: mean (worst) grey levels")
-            for name, make in SETS.items():
-                rng = np.random.default_rng(args.seed)
-                r = compare(page, predictor, [make(shapes, rng) for _ in range(args.count)])
-                print(
-                    f"{name:<8} {r['agree']:>11.1%}  {r['page']:>10.1%}  {r['server']:>12.1%}"
-                    f"  {r['mean']:.2f} ({r['worst']:.1f})"
-                )
-            browser.close()
+    with served_site(args.site) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page()
+        page.goto(url)
+        page.wait_for_function("() => window.lenet")
+        page.evaluate("() => window.lenet.ready")
+        print(f"{args.count} images per set, seed {args.seed}: the page (Chromium) vs Predictor.predict")
+        print("set      top-1 agrees  page right  server right  28x28 difference: mean (worst) grey levels")
+        for name, make in SETS.items():
+            rng = np.random.default_rng(args.seed)
+            r = compare(page, predictor, [make(shapes, rng) for _ in range(args.count)])
+            print(
+                f"{name:<8} {r['agree']:>11.1%}  {r['page']:>10.1%}  {r['server']:>12.1%}"
+                f"  {r['mean']:.2f} ({r['worst']:.1f})"
+            )
+        browser.close()
 
 
 if __name__ == "__main__":

@@ -221,18 +221,21 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy_space(args: argparse.Namespace) -> int:
-    from huggingface_hub import constants
-
     from lenet.hub import deploy_space
 
     out = args.out if args.dry_run else None
     sha = deploy_space(args.space_id, args.model_repo, args.revision, args.private, out=out)
+    return _deployed(args, "deploy-space", sha, f"Space {args.space_id}, serving {args.model_repo} at {args.revision}")
+
+
+def _deployed(args: argparse.Namespace, command: str, sha: str | None, what: str) -> int:
+    """What a deploy command prints: the dry run's folder, or the Space, its commit and its URL."""
+    from huggingface_hub import constants
+
     if sha is None:
-        print(
-            f"dry run: wrote to {args.out} the files `deploy-space` would upload to {args.space_id}; uploaded nothing"
-        )
+        print(f"dry run: wrote to {args.out} the files `{command}` would upload to {args.space_id}; uploaded nothing")
         return 0
-    print(f"deployed Space {args.space_id}, serving {args.model_repo} at {args.revision}")
+    print(f"deployed {what}")
     print(f"commit {sha}")
     print(f"{constants.ENDPOINT.rstrip('/')}/spaces/{args.space_id}")
     return 0
@@ -257,21 +260,13 @@ def cmd_build_web(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy_static(args: argparse.Namespace) -> int:
-    from huggingface_hub import constants
-
     from lenet.hub import deploy_static
 
     out = args.out if args.dry_run else None
     sha = deploy_static(
         args.space_id, args.checkpoint, args.model_repo, args.revision, args.app_url, args.private, out=out
     )
-    if sha is None:
-        print(f"dry run: wrote to {args.out} what `deploy-static` would upload to {args.space_id}; uploaded nothing")
-        return 0
-    print(f"deployed static Space {args.space_id}")
-    print(f"commit {sha}")
-    print(f"{constants.ENDPOINT.rstrip('/')}/spaces/{args.space_id}")
-    return 0
+    return _deployed(args, "deploy-static", sha, f"static Space {args.space_id}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ import functools
 import http.server
 import itertools
 import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -129,3 +130,18 @@ def static_server(folder: str | Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextlib.contextmanager
+def served_site(folder: str | Path | None = None) -> Iterator[str]:
+    """The browser edition served on loopback: the site build-web wrote in `folder`, or, with none, one
+    built now from the shipped checkpoint into a temporary folder; yields its URL."""
+    from lenet.predict import DEFAULT_CHECKPOINT
+    from lenet.web import build_site
+
+    with tempfile.TemporaryDirectory(prefix="lenet-site-") as scratch:
+        if folder is None:
+            folder = Path(scratch) / "site"
+            build_site(DEFAULT_CHECKPOINT, folder)
+        with static_server(folder) as url:
+            yield url

@@ -125,17 +125,18 @@ DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True}
 
 
+def page_in_context(browser, options: dict):
+    """A page in a browser context of its own (`options`: DESKTOP or PHONE), closed afterwards."""
+    context = browser.new_context(**options)
+    yield context.new_page()
+    context.close()
+
+
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(**DESKTOP)
-    page = context.new_page()
-    yield page
-    context.close()
+    yield from page_in_context(browser, DESKTOP)
 
 
 @pytest.fixture
 def phone(browser):
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    yield page
-    context.close()
+    yield from page_in_context(browser, PHONE)

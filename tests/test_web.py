@@ -47,17 +47,19 @@ def drawing_bytes(label: int) -> bytes:
 # ---- the ONNX graph --------------------------------------------------------------------------------
 
 
+def run_lenet(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """`python -m lenet ARGS` from the project's root; it must succeed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "lenet", *args], env=env, capture_output=True, text=True, timeout=600, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 @pytest.fixture(scope="module")
 def onnx_file(tmp_path_factory, cli_env_module):
     path = tmp_path_factory.mktemp("onnx") / "lenet5.onnx"
-    done = subprocess.run(
-        [sys.executable, "-m", "lenet", "export-onnx", "--out", str(path)],
-        env=cli_env_module,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_lenet(cli_env_module, "export-onnx", "--out", str(path))
     assert "opset 18" in done.stdout
     return path
 
@@ -112,15 +114,7 @@ def test_the_graph_centres_an_off_centre_digit_as_the_server_does(onnx_file):
 def site(tmp_path_factory, cli_env_module):
     """`python -m lenet build-web` of the shipped checkpoint, served by a static file server."""
     folder = tmp_path_factory.mktemp("site") / "site"
-    done = subprocess.run(
-        [sys.executable, "-m", "lenet", "build-web", "--out", str(folder)],
-        env=cli_env_module,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr
+    run_lenet(cli_env_module, "build-web", "--out", str(folder))
     with static_server(folder) as url:
         yield url, folder
 
