@@ -16,7 +16,7 @@ import torch
 from lenet.checkpoint import CheckpointError, read_metrics
 from lenet.pipeline.preprocess import ImageError, NoDigitError
 from lenet.predict import DEFAULT_CHECKPOINT, Predictor
-from lenet.training.data import DATA_DIR_ENV, DataError, load_mnist
+from lenet.training.data import DATA_DIR_ENV, DataError, load_mnist, through_pipeline
 from lenet.training.recipe import Recipe, RecipeError
 
 DEFAULT_RECIPE = "train/lenet5.toml"
@@ -66,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     evaluate.add_argument("--report", default=None, metavar="DIR", help="also write confusion/misclassified/curve PNGs")
     evaluate.add_argument("--device", default="auto", help="auto, cpu, cuda ... (default: auto)")
+    evaluate.add_argument(
+        "--through-pipeline",
+        action="store_true",
+        help="render each test digit through the preprocessing pipeline first, as the app would (default: off)",
+    )
 
     predict = commands.add_parser("predict", help="top-k digits for image files")
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, WebP, GIF, BMP, TIFF ...)")
@@ -154,9 +159,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     model = load_model(args.checkpoint).to(device)
     images, labels = load_mnist(args.data_dir, train=False)
+    if args.through_pipeline:
+        images = through_pipeline(images, "mnist-test")  # cached: the same renderings training reports on
     result = evaluate(model, images, labels, device)
     summary = {
         "checkpoint": str(args.checkpoint),
+        "through_pipeline": args.through_pipeline,
         "test_images": len(images),
         "accuracy": result["accuracy"],
         "errors": int((result["predictions"] != labels).sum()),
@@ -169,7 +177,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary))
         return 0
-    print(f"{args.checkpoint}: {summary['accuracy']:.2%} on {len(images):,} test images ({summary['errors']} errors)")
+    rendered = " rendered through the preprocessing pipeline" if args.through_pipeline else ""
+    images_seen = f"{len(images):,} test images{rendered}"
+    print(f"{args.checkpoint}: {summary['accuracy']:.2%} on {images_seen} ({summary['errors']} errors)")
     print("digit  accuracy")
     for digit, accuracy in enumerate(summary["per_class_accuracy"]):
         print(f"{digit:>5}  {accuracy:.2%}")

@@ -50,3 +50,19 @@ def test_evaluate_cli_json_and_report(tmp_path, cli_env):
         with Image.open(tmp_path / "report" / name) as image:
             assert image.width > 200 and image.height > 100
     assert json.loads((ROOT / "checkpoints" / "lenet5" / "config.json").read_text())["variant"] == "modern"
+
+
+def test_evaluate_through_the_pipeline_gives_the_figure_training_recorded(cli_env):
+    """`evaluate --through-pipeline`: MNIST's test digits as the app would render them, the figure
+    that metrics.json keeps as test_accuracy_pipeline (and the README quotes)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "lenet", "evaluate", "--json", "--through-pipeline"],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    recorded = read_metrics(ROOT / "checkpoints" / "lenet5")["test_accuracy_pipeline"]
+    assert summary["through_pipeline"] and summary["accuracy"] == pytest.approx(recorded, abs=2e-4)
