@@ -15,9 +15,11 @@ from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError, load_model
 from lenet.hub import load_serving_model, serving_pin
 from lenet.pipeline.decode import decode
 from lenet.predict import DEFAULT_PIECES
+from lenet.serving.fetch import INLINE_BYTES
 from lenet.serving.guard import RequestGuard, sweeping_lifespan
 from lenet.serving.pad import ANSWERED, DrawingPad
 from lenet.serving.pool import WorkerError, make_predictor
+from lenet.serving.tools import answer, description
 from lenet.serving.ui import EXAMPLES, PhotoInput, PreviewImage, received_folders
 
 # Gradio recomputes a pandas summary of its last 10,000 events after every event (for its monitoring
@@ -48,6 +50,8 @@ def launch_options() -> dict:
         "css": CSS,
         "max_file_size": MAX_FILE_BYTES,
         "state_session_capacity": SESSIONS,
+        # Agents connect at /gradio_api/mcp/ (streamable HTTP); GRADIO_MCP_SERVER=False turns it off.
+        "mcp_server": os.environ.get("GRADIO_MCP_SERVER", "True").lower() != "false",
         "app_kwargs": {"middleware": [guard], "lifespan": sweeping_lifespan(get_upload_folder, every=CACHE_SECONDS)},
     }
 
@@ -130,8 +134,8 @@ def read_number_sketch(drawing: bytes | None):
     return _read_number(drawing)
 
 
-def read_number(image: str | None):
-    """An image of a handwritten number (a file path) -> the number, each digit's box and top 3."""
+def read_number_photo(image: str | None):
+    """An uploaded image of a handwritten number (a file path) -> the number, each digit's box and top 3."""
     return _read_number(Path(image) if image is not None else None)
 
 
@@ -145,6 +149,52 @@ def predict_image(image: str | None):
     if image is not None:
         image = Path(image)
     return _predict(image)
+
+
+# ---- Tools for agents (MCP) and API callers: the only endpoints listed in the API docs and as MCP
+# tools; their docstrings are the tools' descriptions. The page's own endpoints below are undocumented:
+# still callable (gradio_client), but their outputs are made for the page, not for a program.
+IMAGE_ARG = (
+    "the image, as a public http(s) URL or as a data: URL with base64 content (data:image/png;base64,...); "
+    f"PNG, JPEG, WebP, GIF, BMP or TIFF, at most {MAX_FILE_BYTES // 2**20} MB by URL and {INLINE_BYTES // 2**20} MB "
+    "as a data: URL. Files on the server are not opened."
+)
+
+
+def read_digit(image: str) -> str:
+    """Read one handwritten digit (0-9) from an image: a drawing, scan or photo of a single digit. For a
+    number of several digits, use read_number.
+
+    Args:
+        image: {IMAGE_ARG}
+
+    Returns:
+        A JSON object with the 3 most likely digits, most likely first:
+        {"predictions": [{"label": "7", "probability": 0.98}, ...]}; or {"error": "why"} when the image
+        cannot be had or read, or shows no digit.
+    """
+    return answer(lambda data: predictor.predict(data, k=3).as_json(), image, MAX_FILE_BYTES)
+
+
+def read_number(image: str) -> str:
+    """Read a handwritten number of 1 to 10 digits (a year, a price, a house number) from an image,
+    left to right, digits spaced or touching. For a single digit, read_digit is more accurate.
+
+    Args:
+        image: {IMAGE_ARG}
+
+    Returns:
+        A JSON object: {"number": "2026", "confidence": 0.93, "digits": [{"box": [x0, y0, x1, y1],
+        "predictions": [{"label": "2", "probability": 0.98}, ...]}, ...]}, each digit's box in the
+        image's pixels and its 3 most likely readings; or {"error": "why"} when the image cannot be had
+        or read, or shows no digit.
+    """
+    return answer(lambda data: predictor.read_number(data, k=3).as_dict(), image, MAX_FILE_BYTES)
+
+
+# The shared text goes in once; Gradio reads the docstrings when the app is built.
+for _tool in (read_digit, read_number):
+    _tool.__doc__ = _tool.__doc__.replace("{IMAGE_ARG}", IMAGE_ARG)
 
 
 with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CACHE_SECONDS)) as demo:
@@ -198,14 +248,16 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
         )
     number_outputs = [number, boxes, digits]
     outputs = [top3, seen, message]
-    # Both endpoints share one pool of CONCURRENCY workers (one concurrency_id), not a pool each.
-    events = {"trigger_mode": "always_last", "concurrency_id": "predict"}
+    # All endpoints share one pool of CONCURRENCY workers (one concurrency_id), not a pool each.
+    events = {"trigger_mode": "always_last", "concurrency_id": "predict", "api_visibility": "undocumented"}
     sketchpad.drawn(predict_sketch, sketchpad, outputs, api_name="predict_sketch", **events).then(None, js=ANSWERED)
     photo.change(predict_image, photo, outputs, api_name="predict_image", **events)
     numberpad.drawn(read_number_sketch, numberpad, number_outputs, api_name="read_number_sketch", **events).then(
         None, js=ANSWERED
     )
-    number_photo.change(read_number, number_photo, number_outputs, api_name="read_number", **events)
+    number_photo.change(read_number_photo, number_photo, number_outputs, api_name="read_number_photo", **events)
+    for tool in (read_digit, read_number):
+        gr.api(tool, api_name=tool.__name__, api_description=description(tool), concurrency_id="predict")
 
 # A bounded queue: past QUEUE_SIZE waiting requests (seconds of work), people are told the app is busy
 # instead of waiting on a spinner for minutes.

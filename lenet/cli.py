@@ -207,8 +207,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             line = f"{file}: {reading['number']} ({reading['confidence']:.0%})"
             print(json.dumps({"file": file, **reading}) if args.json else line)
         elif args.json:
-            top = [{"label": label, "probability": round(p, 4)} for label, p in prediction.top]
-            print(json.dumps({"file": file, "predictions": top}))
+            print(json.dumps({"file": file, **prediction.as_json()}))
         else:
             print(f"{file}: " + ", ".join(f"{label} ({p:.1%})" for label, p in prediction.top))
     return 1 if failures else 0

@@ -34,6 +34,10 @@ class Prediction:
         """{label: probability}: the shape gr.Label takes."""
         return dict(self.top)
 
+    def as_json(self) -> dict:
+        """The CLI's and the API's JSON shape: {"predictions": [{"label": "7", "probability": 0.98}, ...]}."""
+        return {"predictions": [{"label": label, "probability": round(p, 4)} for label, p in self.top]}
+
 
 class Predictor:
     """Wraps a LeNet5 in eval mode, and optionally the piece reader that scores how to cut a number

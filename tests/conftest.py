@@ -60,7 +60,9 @@ def running_app(folder: Path, timeout: float = 180, **env: str) -> Iterator[tupl
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory) -> Iterator[str]:
     """One app server for every test module that talks to it."""
-    with running_app(tmp_path_factory.mktemp("app")) as (url, _):
+    # 127.0.0.1 trusted by name, so the agent tools can fetch the tests' own loopback images
+    # (tests/test_mcp.py); every other private address stays refused.
+    with running_app(tmp_path_factory.mktemp("app"), LENET_FETCH_HOSTS="127.0.0.1") as (url, _):
         yield url
 
 

@@ -85,7 +85,7 @@ def test_read_number_endpoint(client, tmp_path):
     path = tmp_path / "number.png"
     canvas.save(path)
     assert set(DIGITS) >= {0, 1, 4, 7}
-    message, annotated, gallery = client.predict(handle_file(str(path)), api_name="/read_number")
+    message, annotated, gallery = client.predict(handle_file(str(path)), api_name="/read_number_photo")
     assert "**7410**" in message
     assert len(annotated["annotations"]) == 4 and len(gallery) == 4
     lefts = [a["label"] for a in annotated["annotations"]]

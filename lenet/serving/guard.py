@@ -20,19 +20,23 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from lenet.serving.fetch import INLINE_BYTES
+
 log = logging.getLogger("lenet.serving.guard")
 
 # A photo call is a few hundred bytes of JSON (the file is uploaded separately); a drawing call carries
 # the pad's 400x400 PNG inline, 10-20 KB for a digit and 70 KB (as base64) for a canvas scribbled all
-# over (measured in Chromium), so 512 KiB is generous. A multipart upload is one image of at most
-# max_file_size plus its form fields.
-JSON_BYTES = 512 * 1024
+# over (measured in Chromium). An agent's tool call may carry a whole image as a data: URL, at most
+# INLINE_BYTES as base64 (4/3 as many bytes) plus the call around it. A multipart upload is one image
+# of at most max_file_size plus its form fields.
+JSON_BYTES = INLINE_BYTES * 4 // 3 + 64 * 1024
 FORM_OVERHEAD_BYTES = 64 * 1024
 HASH_NAME = re.compile(r"[0-9a-f]{32,64}")  # sha256 / blake2 hex digests, as Gradio names cache folders
 MAX_PATH_CHARS = 1024  # an upload's path in Gradio's cache is about 100 characters
 NOT_RECEIVED = (
     "refused: a request may only name files it uploaded to this app first (POST /gradio_api/upload returns "
-    "their paths; gradio_client's handle_file does this); the server opens no other file and fetches no URL"
+    "their paths; gradio_client's handle_file does this); the server opens no other file. An image by URL or "
+    "as base64: the /read_digit and /read_number tools"
 )
 
 

@@ -1,0 +1,27 @@
+"""The app's tools for agents and API callers: an image named by URL or data: URL in, one JSON object out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from lenet.pipeline.preprocess import ImageError, NoDigitError
+from lenet.serving.fetch import FetchError, image_bytes
+from lenet.serving.pool import WorkerError
+
+
+def answer(read: Callable[[bytes], dict], image: str, max_bytes: int) -> str:
+    """`read(the image's bytes)` as a JSON string, or {"error": "why"} for an image that cannot be had
+    or read, a blank one, or a worker's failure: an agent parses one shape and never sees a traceback."""
+    try:
+        return json.dumps(read(image_bytes(image, max_bytes)))
+    except (FetchError, ImageError, NoDigitError, WorkerError) as err:
+        return json.dumps({"error": str(err)})
+
+
+def description(tool: Callable) -> str:
+    """An agent's description of `tool` from its docstring: the summary, then "Returns: ..." as one
+    paragraph (Gradio, left to itself, joins the lines of a Returns section with commas)."""
+    summary, _, rest = (tool.__doc__ or "").partition("Args:")
+    returns = rest.partition("Returns:")[2]
+    return " ".join(summary.split()) + (" Returns: " + " ".join(returns.split()) if returns.strip() else "")

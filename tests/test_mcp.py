@@ -1,0 +1,219 @@
+"""Agents: the app's MCP server, reached with the `mcp` Python client over streamable HTTP on loopback,
+and the tools' image fetching (lenet.serving.fetch) against a real HTTP server on 127.0.0.1.
+
+The app under test trusts 127.0.0.1 by name (LENET_FETCH_HOSTS, set in conftest), so a photo served
+here can be fetched by URL; every other private address, "localhost" included, must be refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import http.server
+import json
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from typing import ClassVar
+
+import pytest
+
+from lenet.serving.fetch import INLINE_BYTES, FetchError, image_bytes
+from testkit.numbers import photographed_number
+from testkit.render import pad_drawing, photo_bytes
+
+from .conftest import ROOT
+
+pytest.importorskip("mcp", reason="the MCP client comes with gradio[mcp] (requirements.txt)")
+
+BIG = 11 * 1024 * 1024  # over the app's 10 MB limit on a fetched image
+
+
+class Images(http.server.BaseHTTPRequestHandler):
+    """Serves the test's images, an endless body, a too-large one, and redirects (to them or to a
+    private address)."""
+
+    files: ClassVar[dict[str, bytes]] = {}
+
+    def do_GET(self):
+        port = self.server.server_address[1]
+        if self.path in self.files:
+            body = self.files[self.path]
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        elif self.path.startswith("/redirect/"):
+            target = {"ok": f"http://127.0.0.1:{port}/seven.jpg", "private": f"http://localhost:{port}/seven.jpg"}
+            self.send_response(302)
+            self.send_header("Location", target[self.path.removeprefix("/redirect/")])
+            self.end_headers()
+        elif self.path == "/big-undeclared":  # no Content-Length: the limit must hold while reading
+            self.send_response(200)
+            self.end_headers()
+            try:
+                for _ in range(BIG // 65536 + 1):
+                    self.wfile.write(b"\xff" * 65536)
+            except (BrokenPipeError, ConnectionResetError):  # the client stopped reading, as it should
+                pass
+        else:
+            self.send_error(404)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def images() -> Iterator[str]:
+    """A loopback HTTP server with a photographed 7, a photographed 2026; yields its base URL."""
+    Images.files = {"/seven.jpg": photo_bytes(7, seed=3), "/number.jpg": photographed_number("2026")}
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Images)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def call_tools(app_url: str, calls: list[tuple[str, dict]]) -> tuple[dict, list]:
+    """Connects to the app's MCP server as an agent would: ({tool: its listing}, each call's result)."""
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def session():
+        async with (
+            streamable_http_client(f"{app_url.rstrip('/')}/gradio_api/mcp/") as (read, write, _),
+            ClientSession(read, write) as client,
+        ):
+            await client.initialize()
+            tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+            return tools, [await client.call_tool(name, arguments) for name, arguments in calls]
+
+    return asyncio.run(session())
+
+
+def parsed(result) -> dict:
+    """A tool result's one text block, parsed as the JSON it must be."""
+    assert not result.isError and len(result.content) == 1, result
+    return json.loads(result.content[0].text)
+
+
+def test_agents_see_two_tools_and_read_a_digit_and_a_number(app_url, images):
+    data_url = pad_drawing(4)  # the pad's PNG of a 4, as a data: URL
+    tools, results = call_tools(
+        app_url,
+        [
+            ("read_digit", {"image": data_url}),
+            ("read_digit", {"image": f"{images}/seven.jpg"}),
+            ("read_digit", {"image": f"{images}/redirect/ok"}),
+            ("read_number", {"image": f"{images}/number.jpg"}),
+            ("predict_image", {"image": f"{images}/seven.jpg"}),  # a page endpoint: not a tool
+        ],
+    )
+    # Only the tools meant for agents, each described well enough to pick it and read its answer.
+    assert set(tools) == {"read_digit", "read_number"}
+    for tool in tools.values():
+        assert tool.inputSchema["required"] == ["image"]
+        assert "data: URL" in tool.inputSchema["properties"]["image"]["description"]
+        assert '{"error": "why"}' in tool.description and "Returns:" in tool.description
+    assert "one handwritten digit" in tools["read_digit"].description
+    assert "number" in tools["read_number"].description
+
+    for result, label in zip(results[:3], "477", strict=True):
+        predictions = parsed(result)["predictions"]
+        assert len(predictions) == 3 and predictions[0]["label"] == label
+        assert predictions[0]["probability"] >= predictions[1]["probability"] >= predictions[2]["probability"]
+    reading = parsed(results[3])
+    assert reading["number"] == "2026" and len(reading["digits"]) == 4
+    lefts = [digit["box"][0] for digit in reading["digits"]]
+    assert lefts == sorted(lefts)
+    assert results[4].isError and "Unknown tool" in results[4].content[0].text
+
+
+@pytest.mark.parametrize(
+    "image, why",
+    [
+        ("", "no image"),
+        ("/etc/passwd", "not a URL"),
+        ("file:///etc/passwd", "not a URL"),
+        (str(ROOT / "examples" / "drawn-7.png"), "not a URL"),
+        ("http://localhost:{port}/seven.jpg", "not on the public internet"),
+        ("http://10.0.0.1/seven.jpg", "not on the public internet"),
+        ("http://169.254.169.254/latest/meta-data/", "not on the public internet"),
+        ("http://[::1]:{port}/seven.jpg", "not on the public internet"),
+        ("{images}/redirect/private", "not on the public internet"),
+        ("{images}/missing.png", "HTTP 404"),
+        ("{images}/big-undeclared", "larger than 10,485,760 bytes"),
+        ("data:image/png,rawbytes", "must be base64"),
+        ("data:image/png;base64,not base64!", "not valid base64"),
+        ("data:image/png;base64," + base64.b64encode(b"hello").decode(), "not an image file"),
+        ("data:image/png;base64," + "A" * (INLINE_BYTES * 4 // 3 + 8), "larger than"),
+    ],
+)
+def test_fetch_refuses_with_a_reason(images, monkeypatch, image, why):
+    """What an agent may name, checked where the app checks it: one-line reasons, no server path;
+    nothing private is connected to (the loopback server sees no request for those)."""
+    monkeypatch.setenv("LENET_FETCH_HOSTS", "127.0.0.1")
+    port = images.rsplit(":", 1)[1]
+    image = image.format(images=images, port=port)
+    if why == "not an image file":
+        from lenet import Predictor
+
+        with pytest.raises(ValueError, match=why):
+            Predictor.from_checkpoint().predict(image_bytes(image, 10 * 1024 * 1024))
+        return
+    with pytest.raises(FetchError, match=why) as refused:
+        image_bytes(image, 10 * 1024 * 1024)
+    assert str(ROOT) not in str(refused.value) and "\n" not in str(refused.value)
+
+
+def blank_image() -> str:
+    """A blank white PNG as a data: URL."""
+    from PIL import Image
+
+    from testkit.render import data_url
+
+    return data_url(Image.new("RGB", (200, 200), "white"))
+
+
+def test_refusals_reach_the_agent_as_json(app_url, images):
+    port = images.rsplit(":", 1)[1]
+    _, results = call_tools(
+        app_url,
+        [
+            ("read_digit", {"image": f"http://localhost:{port}/seven.jpg"}),
+            ("read_number", {"image": "/etc/passwd"}),
+            ("read_digit", {"image": "data:image/png;base64," + base64.b64encode(b"GIF89a broken").decode()}),
+            ("read_digit", {"image": blank_image()}),
+        ],
+    )
+    errors = [parsed(result)["error"] for result in results]
+    assert "not on the public internet" in errors[0]
+    assert "not a URL" in errors[1]
+    assert errors[2].startswith("image: ")
+    assert errors[3].startswith("no digit found")
+
+
+def test_readme_mcp_snippet_runs_as_written(app_url):
+    """The README's MCP client code, run as written against the app: a person can connect from it."""
+    readme = (ROOT / "README.md").read_text()
+    match = re.search(r"<!-- mcp-snippet -->\s*```python\n(.*?)```", readme, re.S)
+    assert match, "README.md has no <!-- mcp-snippet --> python block"
+    code = match.group(1).replace("http://127.0.0.1:7860/", app_url.rstrip("/") + "/")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.startswith("{'predictions': [{'label': '7'"), run.stdout
+
+
+def test_http_api_callers_get_the_same_json(app_url, images):
+    """The tools are also the documented HTTP API (gradio_client), with the same answers."""
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    digit = json.loads(client.predict(f"{images}/seven.jpg", api_name="/read_digit"))
+    assert digit["predictions"][0]["label"] == "7"
+    photo = "data:image/jpeg;base64," + base64.b64encode(photographed_number("31")).decode()
+    assert json.loads(client.predict(photo, api_name="/read_number"))["number"] == "31"
+    documented = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert set(documented) == {"/read_digit", "/read_number"}
