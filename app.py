@@ -8,11 +8,13 @@ from pathlib import Path
 
 import gradio as gr
 from gradio.utils import get_upload_folder
-from PIL import Image, ImageOps
+from PIL import Image
 from starlette.middleware import Middleware
 
 from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError, load_model
+from lenet.corrections import Correction, CorrectionsError
 from lenet.hub import load_serving_model, serving_pin
+from lenet.hub.corrections import open_corrections
 from lenet.pipeline.decode import decode
 from lenet.predict import DEFAULT_PIECES
 from lenet.serving.fetch import INLINE_BYTES
@@ -59,6 +61,14 @@ def launch_options() -> dict:
 DRAW_HINT = "Draw a digit (0-9) in the box, as large as you like, or pick a photo."
 NUMBER_HINT = "Write a number (1 to 10 digits) in the box, or pick a photo of one."
 DIGIT_SIDE = 112  # each digit's 28x28 input, 4x
+DIGITS = [str(digit) for digit in range(10)]
+PER_VISITOR = 20  # corrections one visit may send (lenet/corrections.py bounds everyone's together)
+KEPT = (
+    "Saving is your choice, for this answer only. **Save this correction** keeps: the 28x28 image the "
+    "model saw, your picture reduced to at most 256 px, the digit you pick, the model's top 3, which "
+    "model answered, and the time. Nothing about you (no name, account, address or device). They may "
+    "be published as a dataset to train the next model."
+)
 INTRO = (
     "# ✍️ LeNet-5 digit recognizer\n"
     "Draw a digit with the mouse or a finger, or upload, paste or snap a photo of one. "
@@ -83,21 +93,55 @@ log.info(serving)
 # Numbers are cut into digits with the bundled piece reader (train/pieces.toml); without it, with the model.
 pieces = load_model(DEFAULT_PIECES) if DEFAULT_PIECES.is_dir() else None
 predictor = make_predictor(model, workers=CONCURRENCY, pieces=pieces)
+# Corrections go to LENET_FEEDBACK_DIR (a Hub-loadable dataset folder); with LENET_FEEDBACK_REPO set (and
+# HF_TOKEN able to write to it), a CommitScheduler pushes them there in batches. LENET_FEEDBACK_DIR=""
+# turns saving off.
+corrections = open_corrections(
+    os.environ.get("LENET_FEEDBACK_DIR", "corrections"), os.environ.get("LENET_FEEDBACK_REPO")
+)
 
 
-def _predict(source) -> tuple[dict[str, float] | None, Image.Image | None, str]:
-    """Any input -> (top-3 for gr.Label, enlarged model input, status line); never raises."""
+def _predict(source) -> tuple[dict[str, float] | None, Image.Image | None, str, object]:
+    """Any input -> (top-3 for gr.Label, enlarged model input, status line, the input if it was
+    answered: what a correction refers to, kept in the visitor's gr.State); never raises."""
     try:
         prediction = predictor.predict(source, k=3)
     except NoDigitError:
-        return None, None, DRAW_HINT
+        return None, None, DRAW_HINT, None
     except ImageError as err:
-        return None, None, f"⚠️ Could not read that file: {err}"
+        return None, None, f"⚠️ Could not read that file: {err}", None
     except WorkerError as err:
-        return None, None, f"⚠️ Sorry, no answer this time: {err}"
+        return None, None, f"⚠️ Sorry, no answer this time: {err}", None
     preview = prediction.model_input.preview.resize((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.NEAREST)
     label, probability = prediction.top[0]
-    return prediction.as_dict(), preview, f"Looks like a **{label}** ({probability:.0%} sure)."
+    return prediction.as_dict(), preview, f"Looks like a **{label}** ({probability:.0%} sure).", source
+
+
+def save_correction(answered, right: str | None, sent: int):
+    """The answer shown was wrong: keep the picture, what the model saw, the right digit and the
+    model's answer (lenet/corrections.py), when the visitor presses Save; -> (message, corrections
+    sent, what a next correction would refer to: nothing, once this answer's is saved)."""
+    if corrections is None:
+        return "Saving corrections is turned off on this app.", sent, answered
+    if answered is None:
+        return "Draw or pick a digit first, then say which digit it is (each answer is corrected once).", sent, None
+    if right is None or right not in DIGITS:
+        return "Pick the right digit (0-9) first.", sent, answered
+    if sent >= PER_VISITOR:
+        return f"Thank you! One visit can send {PER_VISITOR} corrections; that is all for now.", sent, answered
+    try:
+        prediction = predictor.predict(answered, k=3)
+        picture = decode(answered).as_seen()
+        correction = Correction(
+            prediction.model_input.levels, picture, int(right), prediction.top, serving.repo_id, serving.revision
+        )
+        corrections.save(correction)
+    except (ImageError, NoDigitError, WorkerError, CorrectionsError) as err:
+        return f"⚠️ Not saved: {err}", sent, answered
+    except OSError as err:  # the disk: full, or not writable
+        log.warning("could not save a correction: %s", err)
+        return "⚠️ Not saved: the app could not write it (its disk).", sent, answered
+    return f"✅ Saved as a **{right}**. Thank you: it will help train the next model.", sent + 1, None
 
 
 def _read_number(source) -> tuple[str, tuple | None, list | None]:
@@ -114,7 +158,7 @@ def _read_number(source) -> tuple[str, tuple | None, list | None]:
     # Shown on the picture the pipeline worked on (upright, at most 512 px; ink dark on white for a
     # drawing): decoded again here, within the pipeline's limits, and the boxes scaled to it.
     picture = decode(source)
-    shown = ImageOps.invert(picture.image).convert("RGB") if picture.is_ink else picture.image.convert("RGB")
+    shown = picture.as_seen()
     boxes = [
         (tuple(round(v / picture.scale) for v in digit.box), f"{digit.top[0][0]} ({digit.top[0][1]:.0%})")
         for digit in reading.digits
@@ -140,12 +184,12 @@ def read_number_photo(image: str | None):
 
 
 def predict_sketch(drawing: bytes | None):
-    """The pad's drawing (PNG bytes; None when blank) -> top-3, model input, message."""
+    """The pad's drawing (PNG bytes; None when blank) -> top-3, model input, message, what was answered."""
     return _predict(drawing)
 
 
 def predict_image(image: str | None):
-    """Uploaded, pasted or webcam image (a file path) -> top-3, model input, message."""
+    """Uploaded, pasted or webcam image (a file path) -> top-3, model input, message, what was answered."""
     if image is not None:
         image = Path(image)
     return _predict(image)
@@ -226,6 +270,14 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
                 interactive=False,
                 height=PREVIEW_SIDE + 60,  # room for the label above the image
             )
+            # What the last answer was about (the drawing's bytes or the photo's path), and how many
+            # corrections this visitor has sent: per visitor, on the server, never sent to the page.
+            answered, sent = gr.State(None), gr.State(0)
+            with gr.Accordion("Wrong? Tell it the right digit", open=False, elem_id="correct"):
+                gr.Markdown(KEPT)
+                right = gr.Radio(DIGITS, label="The right digit", elem_id="right-digit")
+                save = gr.Button("Save this correction", elem_id="save-correction", size="sm")
+                saved = gr.Markdown("", elem_id="saved")
     with gr.Tab("Number"):
         # The answer right under the pad, where the eye is; a photo below, as the other way in.
         numberpad = DrawingPad(width=900, height=300, hint="Write a number here", elem_id="numberpad")
@@ -247,7 +299,7 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
             height=240,
         )
     number_outputs = [number, boxes, digits]
-    outputs = [top3, seen, message]
+    outputs = [top3, seen, message, answered]
     # All endpoints share one pool of CONCURRENCY workers (one concurrency_id), not a pool each.
     events = {"trigger_mode": "always_last", "concurrency_id": "predict", "api_visibility": "undocumented"}
     sketchpad.drawn(predict_sketch, sketchpad, outputs, api_name="predict_sketch", **events).then(None, js=ANSWERED)
@@ -256,6 +308,9 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
         None, js=ANSWERED
     )
     number_photo.change(read_number_photo, number_photo, number_outputs, api_name="read_number_photo", **events)
+    save.click(save_correction, [answered, right, sent], [saved, sent, answered], api_name="save_correction", **events)
+    # A new answer: the last one's correction no longer applies.
+    message.change(lambda: (None, ""), None, [right, saved], queue=False, api_visibility="private")
     for tool in (read_digit, read_number):
         gr.api(tool, api_name=tool.__name__, api_description=description(tool), concurrency_id="predict")
 

@@ -57,6 +57,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="one epoch of two batches on a small validation/test slice, to check the wiring; "
         "writes only where --out says (default: a temporary folder, then removed)",
     )
+    train.add_argument(
+        "--extra-data",
+        default=None,
+        metavar="DIR_OR_REPO",
+        help="corrections to mix in: a folder the app saved, or a Hub dataset repo id (default: none)",
+    )
+    train.add_argument(
+        "--extra-weight",
+        type=float,
+        default=0.05,
+        help="share of each epoch's images taken by the corrections, repeated (default: 0.05)",
+    )
     train.add_argument("--device", default="auto", help="auto (GPU if present), cpu, cuda, cuda:1 ... (default: auto)")
     train.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: 0 = one per core)")
 
@@ -66,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     evaluate.add_argument("--report", default=None, metavar="DIR", help="also write confusion/misclassified/curve PNGs")
     evaluate.add_argument("--device", default="auto", help="auto, cpu, cuda ... (default: auto)")
+    evaluate.add_argument(
+        "--data",
+        default=None,
+        metavar="DIR_OR_REPO",
+        help="also report accuracy on corrections: a folder the app saved, or a Hub dataset repo id (default: none)",
+    )
     evaluate.add_argument(
         "--through-pipeline",
         action="store_true",
@@ -137,18 +155,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from lenet.training.train import train
+    from lenet.training.train import ExtraData, train
 
     if args.threads:
         torch.set_num_threads(args.threads)
     recipe = Recipe.from_toml(args.recipe)
+    extra = None
+    if args.extra_data:
+        if not 0 < args.extra_weight < 1:
+            raise RecipeError(f"--extra-weight must be between 0 and 1 (exclusive), got {args.extra_weight}")
+        found = _corrections(args.extra_data)
+        extra = ExtraData(args.extra_data, found.images, found.labels, args.extra_weight)
+    options = {"data_dir": args.data_dir, "device": args.device, "extra": extra}
     if args.dry_run and args.out is None:
         with tempfile.TemporaryDirectory(prefix="lenet-dry-run-") as scratch:
-            train(recipe, out=Path(scratch) / recipe.name, data_dir=args.data_dir, dry_run=True, device=args.device)
+            train(recipe, out=Path(scratch) / recipe.name, dry_run=True, **options)
             print("dry run: checkpoint written to a temporary folder and removed")
         return 0
-    train(recipe, out=args.out, data_dir=args.data_dir, resume=args.resume, dry_run=args.dry_run, device=args.device)
+    train(recipe, out=args.out, resume=args.resume, dry_run=args.dry_run, **options)
     return 0
+
+
+def _corrections(source: str):
+    """The corrections in a folder or a Hub dataset repo (lenet.corrections.CorrectionSet)."""
+    from lenet.corrections import load_corrections
+    from lenet.hub.corrections import corrections_folder
+
+    return load_corrections(corrections_folder(source), name=source)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -171,6 +204,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "per_class_accuracy": result["per_class_accuracy"],
         "confusion_matrix": result["confusion_matrix"],
     }
+    if args.data:
+        found = _corrections(args.data)
+        on_them = evaluate(model, found.images, found.labels, device)
+        summary["corrections"] = {
+            "source": args.data,
+            "images": len(found.images),
+            "skipped": found.skipped,
+            "accuracy": on_them["accuracy"],
+            "errors": int((on_them["predictions"] != found.labels).sum()),
+        }
     if args.report:
         history = (read_metrics(args.checkpoint) or {}).get("history")
         summary["report"] = [str(p) for p in write_report(args.report, result, images, labels, history)]
@@ -180,6 +223,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     rendered = " rendered through the preprocessing pipeline" if args.through_pipeline else ""
     images_seen = f"{len(images):,} test images{rendered}"
     print(f"{args.checkpoint}: {summary['accuracy']:.2%} on {images_seen} ({summary['errors']} errors)")
+    if args.data:
+        extra = summary["corrections"]
+        skipped = f", {extra['skipped']} unreadable skipped" if extra["skipped"] else ""
+        print(
+            f"{args.checkpoint}: {extra['accuracy']:.2%} on {extra['images']:,} corrections from {args.data}{skipped}"
+        )
     print("digit  accuracy")
     for digit, accuracy in enumerate(summary["per_class_accuracy"]):
         print(f"{digit:>5}  {accuracy:.2%}")
@@ -279,6 +328,7 @@ def cmd_deploy_static(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from lenet.corrections import CorrectionsError
     from lenet.export import ExportError
     from lenet.hub import HubError
     from lenet.web import WebError
@@ -296,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         return handlers[args.command](args)
-    except (CheckpointError, DataError, RecipeError, HubError, ExportError, WebError) as err:
+    except (CheckpointError, DataError, RecipeError, HubError, ExportError, WebError, CorrectionsError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -58,12 +58,19 @@ def running_app(folder: Path, timeout: float = 180, **env: str) -> Iterator[tupl
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory) -> Iterator[str]:
+def app_url(tmp_path_factory, feedback_dir) -> Iterator[str]:
     """One app server for every test module that talks to it."""
     # 127.0.0.1 trusted by name, so the agent tools can fetch the tests' own loopback images
-    # (tests/test_mcp.py); every other private address stays refused.
-    with running_app(tmp_path_factory.mktemp("app"), LENET_FETCH_HOSTS="127.0.0.1") as (url, _):
+    # (tests/test_mcp.py); every other private address stays refused. Corrections go to feedback_dir.
+    env = {"LENET_FETCH_HOSTS": "127.0.0.1", "LENET_FEEDBACK_DIR": str(feedback_dir)}
+    with running_app(tmp_path_factory.mktemp("app"), **env) as (url, _):
         yield url
+
+
+@pytest.fixture(scope="session")
+def feedback_dir(tmp_path_factory) -> Path:
+    """Where the shared app server saves corrections."""
+    return tmp_path_factory.mktemp("corrections")
 
 
 def children_running(name: str, parent: int | None = None) -> list[int]:

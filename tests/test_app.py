@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import http.server
 import io
+import json
 import os
 import shutil
 import signal
@@ -97,6 +98,39 @@ def test_read_number_endpoint(client, tmp_path):
     assert "**7410**" in message
     message, annotated, gallery = client.predict("", api_name="/read_number_sketch")  # a cleared pad
     assert message.startswith("Write a number") and annotated is None
+
+
+def saved_rows(feedback_dir: Path) -> list[dict]:
+    """Every correction the app has saved so far."""
+    return [json.loads(line) for rows in feedback_dir.rglob("metadata.jsonl") for line in rows.read_text().splitlines()]
+
+
+def test_a_correction_saved_through_the_api(app_url, feedback_dir, tmp_path):
+    """What the page does, through gradio_client (one client, one visitor): an answer, then "that
+    was a 4", kept with the model's input, the picture and the model's answer; once per answer."""
+    from gradio_client import Client, handle_file
+
+    client = Client(app_url, verbose=False)
+    assert "first" in client.predict("4", api_name="/save_correction")  # nothing answered yet
+    before = len(saved_rows(feedback_dir))
+    path = tmp_path / "photo-7.jpg"
+    path.write_bytes(photo_bytes(7, seed=4))
+    top, _, _ = client.predict(handle_file(str(path)), api_name="/predict_image")
+    assert top["label"] == "7"
+    assert "Pick the right digit" in client.predict(None, api_name="/save_correction")
+    assert "Saved as a **4**" in client.predict("4", api_name="/save_correction")
+    assert "corrected once" in client.predict("4", api_name="/save_correction")  # the same answer again
+    rows = saved_rows(feedback_dir)
+    assert len(rows) == before + 1
+    row = max(rows, key=lambda r: r["created"])
+    assert row["label"] == 4 and row["predictions"][0]["label"] == "7" and len(row["predictions"]) == 3
+    assert row["model_repo"] is None and len(row["model_revision"]) == 16
+    assert set(row) == {
+        "input_file_name", "original_file_name", "label", "predictions", "model_repo", "model_revision", "created"
+    }  # fmt: skip  # nothing about the visitor
+    folder = next(feedback_dir.rglob(row["input_file_name"])).parent
+    with Image.open(folder / row["input_file_name"]) as seen, Image.open(folder / row["original_file_name"]) as photo:
+        assert seen.size == (28, 28) and seen.mode == "L" and max(photo.size) == 256
 
 
 def test_many_people_asking_at_once_all_get_the_whole_preview(app_url):
@@ -239,6 +273,25 @@ def test_draw_three_digits(page, app_url, theme):
         page.wait_for_function("() => !document.querySelector('#top3 h2')?.innerText.trim()", timeout=30_000)
     assert "Draw a digit" in page.locator("#message").inner_text()
     page.screenshot(path=SCREENSHOTS / f"cleared-{theme}.png")
+
+
+def test_tell_it_the_right_digit_in_the_browser(page, app_url, feedback_dir):
+    """Draw a 7, open "Wrong?", read what is kept, pick 1, save: the app keeps it once."""
+    open_app(page, app_url)
+    before = len(saved_rows(feedback_dir))
+    stroke_digit(page, page, 7)
+    page.wait_for_function("() => document.querySelector('#top3 h2')?.innerText.trim() === '7'", timeout=30_000)
+    page.get_by_text("Wrong? Tell it the right digit").click()
+    assert "Nothing about you" in page.locator("#correct").inner_text()
+    page.locator("#right-digit").get_by_text("1", exact=True).click()
+    page.locator("#save-correction").click()
+    page.wait_for_function("() => document.querySelector('#saved')?.innerText.includes('Saved as a 1')", timeout=30_000)
+    page.screenshot(path=SCREENSHOTS / "correction-saved.png")
+    rows = saved_rows(feedback_dir)
+    assert len(rows) == before + 1 and max(rows, key=lambda r: r["created"])["label"] == 1
+    page.locator("#save-correction").click()  # again: the same answer is not kept twice
+    page.wait_for_function("() => document.querySelector('#saved')?.innerText.includes('corrected once')")
+    assert len(saved_rows(feedback_dir)) == before + 1
 
 
 @pytest.mark.parametrize("device", ["desktop", "phone"])

@@ -43,7 +43,7 @@ model, line = load_serving_model(*(serving_pin() if repo_id == "pin" else (repo_
 pixels = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(0))
 with torch.no_grad():
     same = torch.equal(model.eval()(pixels), load_model(compare_with).eval()(pixels)) if compare_with else None
-print(json.dumps({"line": line, "same_logits": same}))
+print(json.dumps({"line": str(line), "same_logits": same}))
 """
 
 

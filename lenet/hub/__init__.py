@@ -2,13 +2,14 @@
 
 from lenet.hub.errors import HubError
 from lenet.hub.publish import push
-from lenet.hub.pull import PIN_FILE, load_pretrained, load_serving_model, serving_pin
+from lenet.hub.pull import PIN_FILE, Serving, load_pretrained, load_serving_model, serving_pin
 from lenet.hub.space import SPACE_FILES, deploy_space, deploy_static, space_files
 
 __all__ = [
     "PIN_FILE",
     "SPACE_FILES",
     "HubError",
+    "Serving",
     "deploy_space",
     "deploy_static",
     "load_pretrained",

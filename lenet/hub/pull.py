@@ -6,12 +6,14 @@ prints, logs or writes it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
-from lenet.checkpoint import CheckpointError, load_model
+from lenet.checkpoint import WEIGHTS_NAME, CheckpointError, load_model
 from lenet.hub.errors import HubError, hub_errors
 from lenet.model import LeNet5
 
@@ -48,13 +50,29 @@ def serving_pin(folder: str | Path = PROJECT_ROOT) -> tuple[str | None, str | No
         return None, None
 
 
-def load_serving_model(repo_id: str | None, revision: str | None, bundled: str | Path) -> tuple[LeNet5, str]:
-    """The model the app serves and a line saying which: the Hub repo at `revision` when `repo_id`
-    is set and loads, else the `bundled` checkpoint (the Hub being down must not take the app down)."""
+@dataclass(frozen=True)
+class Serving:
+    """Which weights the app serves: a Hub repo at a revision, or the bundled folder (repo_id None,
+    and the revision is the first 16 hex digits of its model.safetensors' SHA-256). Prints as the log line."""
+
+    repo_id: str | None
+    revision: str
+    line: str
+
+    def __str__(self) -> str:
+        return self.line
+
+
+def load_serving_model(repo_id: str | None, revision: str | None, bundled: str | Path) -> tuple[LeNet5, Serving]:
+    """The model the app serves and which it is: the Hub repo at `revision` when `repo_id` is set and
+    loads, else the `bundled` checkpoint (the Hub being down must not take the app down)."""
     if repo_id:
         try:
             model = load_pretrained(repo_id, revision)
-            return model, f"serving {repo_id} at revision {revision or 'main'} from the Hub"
+            line = f"serving {repo_id} at revision {revision or 'main'} from the Hub"
+            return model, Serving(repo_id, revision or "main", line)
         except (HubError, CheckpointError) as err:
             log.warning("could not load %s (%s); falling back to the bundled weights", repo_id, err)
-    return load_model(bundled), f"serving the bundled weights from {bundled}"
+    model = load_model(bundled)
+    digest = hashlib.sha256((Path(bundled) / WEIGHTS_NAME).read_bytes()).hexdigest()[:16]
+    return model, Serving(None, digest, f"serving the bundled weights from {bundled}")

@@ -58,6 +58,10 @@ class Picture:
     is_ink: bool
     scale: float = 1.0  # the source's pixels per pixel of `image` (boxes found here map back with it)
 
+    def as_seen(self) -> Image.Image:
+        """The picture in RGB as a person sees it: a drawing's ink dark on white, a photo as it is."""
+        return ImageOps.invert(self.image).convert("RGB") if self.is_ink else self.image.convert("RGB")
+
 
 def decode(source: ImageSource) -> Picture:
     """The one entry point: any ImageSource -> Picture. Raises ImageError or NoDigitError."""

@@ -42,6 +42,9 @@ class Recipe:
     # Extra "not one digit" images (lenet.training.pieces), as a share of the training digits; their
     # label is the model's last class, so num_classes is 11. For the piece reader that scores a number's cuts.
     not_a_digit: float = 0.0
+    # Start from this checkpoint folder's weights (fine-tuning) instead of a random initialisation;
+    # its architecture must be the recipe's [model]. "" = from scratch.
+    init: str = ""
     model: LeNetConfig = field(default_factory=LeNetConfig)  # the [model] table
     optim: OptimConfig = field(default_factory=OptimConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)

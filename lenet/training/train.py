@@ -13,12 +13,18 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from lenet.checkpoint import clear_training_state, load_training_state, save_checkpoint, save_training_state
+from lenet.checkpoint import (
+    clear_training_state,
+    load_model,
+    load_training_state,
+    save_checkpoint,
+    save_training_state,
+)
 from lenet.model import LeNet5
 from lenet.training.augment import AugmentConfig, augment
 from lenet.training.data import iterate_batches, load_mnist, split_train_val, through_pipeline
 from lenet.training.pieces import piece_images
-from lenet.training.recipe import OptimConfig, Recipe
+from lenet.training.recipe import OptimConfig, Recipe, RecipeError
 
 DRY_RUN_BATCHES = 2
 
@@ -146,6 +152,33 @@ class Splits:
     train: tuple[torch.Tensor, torch.Tensor]
     val: tuple[torch.Tensor, torch.Tensor]
     test: tuple[torch.Tensor, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class ExtraData:
+    """Corrections (lenet.corrections) to train on beside MNIST: (N, 28, 28) uint8 model inputs and
+    their labels, shown as `weight` of each epoch's images (repeated, and augmented like the rest)."""
+
+    source: str
+    images: torch.Tensor
+    labels: torch.Tensor
+    weight: float = 0.05
+
+    def __post_init__(self):
+        if not 0 < self.weight < 1:
+            raise ValueError(f"the weight of the extra data must be between 0 and 1 (exclusive), got {self.weight}")
+
+
+def mix_in(train: tuple[torch.Tensor, torch.Tensor], extra: ExtraData) -> tuple[torch.Tensor, torch.Tensor]:
+    """`train` with `extra` repeated to make up `extra.weight` of the result. The extra images are
+    model inputs already, so where training holds (N, 2, 28, 28) pairs they fill both places."""
+    images, labels = train
+    count = max(len(extra.images), round(extra.weight / (1 - extra.weight) * len(images)))
+    take = torch.arange(count) % len(extra.images)
+    added = extra.images[take]  # (count, 28, 28)
+    if images.dim() == 4:
+        added = torch.stack([added, added], dim=1)  # (count, 2, 28, 28)
+    return torch.cat([images, added]), torch.cat([labels, extra.labels[take].to(labels.dtype)])
 
 
 def prepare_data(recipe: Recipe, data_dir: str | Path | None, dry_run: bool = False, log=print) -> Splits:
@@ -284,24 +317,46 @@ def train(
     resume: bool = False,
     dry_run: bool = False,
     device: str = "auto",
+    extra: ExtraData | None = None,
     log=print,
 ) -> dict[str, Any]:
     """Train the recipe's model, validate every epoch, test once, and write the checkpoint to `out`.
 
     The training state is saved after every epoch, so `resume=True` continues an interrupted run
     from its last completed epoch with the weights an uninterrupted run would have reached. A dry
-    run is one epoch of DRY_RUN_BATCHES batches, to check the wiring.
+    run is one epoch of DRY_RUN_BATCHES batches, to check the wiring. `extra` (corrections) is
+    mixed into the training set, and the result reports its accuracy on them beside MNIST's.
     """
     out = Path(out or recipe.out)
     if dry_run:
         recipe = replace(recipe, epochs=1)
     torch.manual_seed(recipe.seed)  # weight initialisation
     run_device = pick_device(device)
-    model = LeNet5(recipe.model).to(run_device)
+    model = LeNet5(recipe.model)
+    if recipe.init:
+        start = load_model(recipe.init)
+        if start.config != recipe.model:
+            raise RecipeError(f"{recipe.name}: init {recipe.init} is a {start.config}, not the recipe's {recipe.model}")
+        model.load_state_dict(start.state_dict())
+        log(f"starting from the weights in {recipe.init}")
+    model = model.to(run_device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.optim.lr, weight_decay=recipe.optim.weight_decay)
     data = prepare_data(recipe, data_dir, dry_run, log)
+    if extra is not None:
+        data = replace(data, train=mix_in(data.train, extra))
+        log(f"mixing in {len(extra.images):,} corrections from {extra.source} as {extra.weight:.0%} of each epoch")
     history, wall_seconds = run_epochs(model, optimizer, data, recipe, out, run_device, resume, log)
     metrics = {**final_metrics(model, recipe, data, history, wall_seconds, run_device, log), "dry_run": dry_run}
+    if extra is not None:
+        # Reported beside MNIST's figure, so a model never trades MNIST for corrections unseen.
+        on_extra = evaluate(model, extra.images, extra.labels, run_device)["accuracy"]
+        metrics["extra_data"] = {
+            "source": extra.source,
+            "images": len(extra.images),
+            "weight": extra.weight,
+            "accuracy": on_extra,
+        }
+        log(f"corrections: {on_extra:.2%} on {len(extra.images):,} images (MNIST test {metrics['test_accuracy']:.2%})")
     model.cpu()
     save_checkpoint(model, out, metrics)
     clear_training_state(out)
@@ -309,4 +364,4 @@ def train(
     return metrics
 
 
-__all__ = ["AugmentConfig", "evaluate", "learning_rate", "train", "train_one_epoch"]
+__all__ = ["AugmentConfig", "ExtraData", "evaluate", "learning_rate", "train", "train_one_epoch"]
