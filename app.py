@@ -36,8 +36,10 @@ MAX_FILE_BYTES = 10 * 1024 * 1024  # uploads above this are refused by the serve
 # Space (see bench.load).
 CONCURRENCY = int(os.environ.get("LENET_CONCURRENCY", "2"))
 QUEUE_SIZE = 64
+TOOL_CONCURRENCY = 4  # agent tool calls at once, each mostly waiting on its image's URL
 # Gradio keeps each visitor's page state (15-30 KB) for this many visitors, 10,000 by default; the
-# app keeps no state of its own, so a few hundred bound the memory (every API call is a new visitor).
+# app adds only what the last answer was about (a drawing's PNG, at most 70 KB, or a photo's path),
+# so a few hundred bound the memory (every API call is a new visitor).
 SESSIONS = 500
 # Uploads and previews older than this are deleted (checked as often), so a busy Space's disk stays bounded.
 CACHE_SECONDS = int(os.environ.get("LENET_CACHE_SECONDS", "3600"))
@@ -311,8 +313,11 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
     save.click(save_correction, [answered, right, sent], [saved, sent, answered], api_name="save_correction", **events)
     # A new answer: the last one's correction no longer applies.
     message.change(lambda: (None, ""), None, [right, saved], queue=False, api_visibility="private")
+    # The tools wait on their URL (up to 10 s) outside the page's queue slots, so slow URLs cannot hold
+    # up the page; their predictions still take turns for the same worker processes.
     for tool in (read_digit, read_number):
-        gr.api(tool, api_name=tool.__name__, api_description=description(tool), concurrency_id="predict")
+        api = {"api_name": tool.__name__, "api_description": description(tool)}
+        gr.api(tool, **api, concurrency_id="tools", concurrency_limit=TOOL_CONCURRENCY)
 
 # A bounded queue: past QUEUE_SIZE waiting requests (seconds of work), people are told the app is busy
 # instead of waiting on a spinner for minutes.
