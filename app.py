@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -38,8 +39,7 @@ CONCURRENCY = int(os.environ.get("LENET_CONCURRENCY", "2"))
 QUEUE_SIZE = 64
 TOOL_CONCURRENCY = 4  # agent tool calls at once, each mostly waiting on its image's URL
 # Gradio keeps each visitor's page state (15-30 KB) for this many visitors, 10,000 by default; the
-# app adds only what the last answer was about (a drawing's PNG, at most 70 KB, or a photo's path),
-# so a few hundred bound the memory (every API call is a new visitor).
+# app adds a few short strings, so a few hundred bound the memory (every API call is a new visitor).
 SESSIONS = 500
 # Uploads and previews older than this are deleted (checked as often), so a busy Space's disk stays bounded.
 CACHE_SECONDS = int(os.environ.get("LENET_CACHE_SECONDS", "3600"))
@@ -103,47 +103,51 @@ corrections = open_corrections(
 )
 
 
-def _predict(source) -> tuple[dict[str, float] | None, Image.Image | None, str, object]:
-    """Any input -> (top-3 for gr.Label, enlarged model input, status line, the input if it was
-    answered: what a correction refers to, kept in the visitor's gr.State); never raises."""
+def _predict(source) -> tuple[dict[str, float] | None, Image.Image | None, str]:
+    """Any input -> (top-3 for gr.Label, enlarged model input, status line); never raises."""
     try:
         prediction = predictor.predict(source, k=3)
     except NoDigitError:
-        return None, None, DRAW_HINT, None
+        return None, None, DRAW_HINT
     except ImageError as err:
-        return None, None, f"⚠️ Could not read that file: {err}", None
+        return None, None, f"⚠️ Could not read that file: {err}"
     except WorkerError as err:
-        return None, None, f"⚠️ Sorry, no answer this time: {err}", None
+        return None, None, f"⚠️ Sorry, no answer this time: {err}"
     preview = prediction.model_input.preview.resize((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.NEAREST)
     label, probability = prediction.top[0]
-    return prediction.as_dict(), preview, f"Looks like a **{label}** ({probability:.0%} sure).", source
+    return prediction.as_dict(), preview, f"Looks like a **{label}** ({probability:.0%} sure)."
 
 
-def save_correction(answered, right: str | None, sent: int):
+def save_correction(drawing: bytes | None, image: str | None, tab: str, right: str | None, sent: int, last: str):
     """The answer shown was wrong: keep the picture, what the model saw, the right digit and the
-    model's answer (lenet/corrections.py), when the visitor presses Save; -> (message, corrections
-    sent, what a next correction would refer to: nothing, once this answer's is saved)."""
+    model's answer (lenet/corrections.py), when the visitor presses Save. The picture is the one the
+    open tab holds (`tab`, "draw" or "photo"), the same the answer was about; -> (message,
+    corrections sent, a fingerprint of the picture saved last: one picture is saved once)."""
+    source = drawing if tab == "draw" else Path(image) if image is not None else None
     if corrections is None:
-        return "Saving corrections is turned off on this app.", sent, answered
-    if answered is None:
-        return "Draw or pick a digit first, then say which digit it is (each answer is corrected once).", sent, None
+        return "Saving corrections is turned off on this app.", sent, last
+    if source is None:
+        return "Draw or pick a digit first, then say which digit it is.", sent, last
+    fingerprint = hashlib.sha256(source if isinstance(source, bytes) else str(source).encode()).hexdigest()
+    if fingerprint == last:
+        return "This one is saved already: thank you.", sent, last
     if right is None or right not in DIGITS:
-        return "Pick the right digit (0-9) first.", sent, answered
+        return "Pick the right digit (0-9) first.", sent, last
     if sent >= PER_VISITOR:
-        return f"Thank you! One visit can send {PER_VISITOR} corrections; that is all for now.", sent, answered
+        return f"Thank you! One visit can send {PER_VISITOR} corrections; that is all for now.", sent, last
     try:
-        prediction = predictor.predict(answered, k=3)
-        picture = decode(answered).as_seen()
+        prediction = predictor.predict(source, k=3)
+        picture = decode(source).as_seen()
         correction = Correction(
             prediction.model_input.levels, picture, int(right), prediction.top, serving.repo_id, serving.revision
         )
         corrections.save(correction)
     except (ImageError, NoDigitError, WorkerError, CorrectionsError) as err:
-        return f"⚠️ Not saved: {err}", sent, answered
+        return f"⚠️ Not saved: {err}", sent, last
     except OSError as err:  # the disk: full, or not writable
         log.warning("could not save a correction: %s", err)
-        return "⚠️ Not saved: the app could not write it (its disk).", sent, answered
-    return f"✅ Saved as a **{right}**. Thank you: it will help train the next model.", sent + 1, None
+        return "⚠️ Not saved: the app could not write it (its disk).", sent, last
+    return f"✅ Saved as a **{right}**. Thank you: it will help train the next model.", sent + 1, fingerprint
 
 
 def _read_number(source) -> tuple[str, tuple | None, list | None]:
@@ -186,12 +190,12 @@ def read_number_photo(image: str | None):
 
 
 def predict_sketch(drawing: bytes | None):
-    """The pad's drawing (PNG bytes; None when blank) -> top-3, model input, message, what was answered."""
+    """The pad's drawing (PNG bytes; None when blank) -> top-3, model input, message."""
     return _predict(drawing)
 
 
 def predict_image(image: str | None):
-    """Uploaded, pasted or webcam image (a file path) -> top-3, model input, message, what was answered."""
+    """Uploaded, pasted or webcam image (a file path) -> top-3, model input, message."""
     if image is not None:
         image = Path(image)
     return _predict(image)
@@ -247,9 +251,9 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
     gr.Markdown(INTRO)
     with gr.Tab("One digit"), gr.Row(equal_height=False):
         with gr.Column():
-            with gr.Tab("Draw"):
+            with gr.Tab("Draw") as draw_tab:
                 sketchpad = DrawingPad(elem_id="sketchpad")
-            with gr.Tab("Photo"):
+            with gr.Tab("Photo") as photo_tab:
                 photo = PhotoInput(
                     label="Upload, paste or snap a digit",
                     elem_id="photo",
@@ -272,9 +276,9 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
                 interactive=False,
                 height=PREVIEW_SIDE + 60,  # room for the label above the image
             )
-            # What the last answer was about (the drawing's bytes or the photo's path), and how many
-            # corrections this visitor has sent: per visitor, on the server, never sent to the page.
-            answered, sent = gr.State(None), gr.State(0)
+            # Per visitor, on the server: which input tab is open (the answer shown is about its
+            # picture), how many corrections were sent, and a fingerprint of the last one saved.
+            tab, sent, last_saved = gr.State("draw"), gr.State(0), gr.State("")
             with gr.Accordion("Wrong? Tell it the right digit", open=False, elem_id="correct"):
                 gr.Markdown(KEPT)
                 right = gr.Radio(DIGITS, label="The right digit", elem_id="right-digit")
@@ -301,7 +305,7 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
             height=240,
         )
     number_outputs = [number, boxes, digits]
-    outputs = [top3, seen, message, answered]
+    outputs = [top3, seen, message]
     # All endpoints share one pool of CONCURRENCY workers (one concurrency_id), not a pool each.
     events = {"trigger_mode": "always_last", "concurrency_id": "predict", "api_visibility": "undocumented"}
     sketchpad.drawn(predict_sketch, sketchpad, outputs, api_name="predict_sketch", **events).then(None, js=ANSWERED)
@@ -310,7 +314,10 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
         None, js=ANSWERED
     )
     number_photo.change(read_number_photo, number_photo, number_outputs, api_name="read_number_photo", **events)
-    save.click(save_correction, [answered, right, sent], [saved, sent, answered], api_name="save_correction", **events)
+    save_inputs = [sketchpad, photo, tab, right, sent, last_saved]
+    save.click(save_correction, save_inputs, [saved, sent, last_saved], api_name="save_correction", **events)
+    draw_tab.select(lambda: "draw", None, tab, queue=False, api_visibility="private")
+    photo_tab.select(lambda: "photo", None, tab, queue=False, api_visibility="private")
     # A new answer: the last one's correction no longer applies.
     message.change(lambda: (None, ""), None, [right, saved], queue=False, api_visibility="private")
     # The tools wait on their URL (up to 10 s) outside the page's queue slots, so slow URLs cannot hold
