@@ -37,7 +37,6 @@ MAX_FILE_BYTES = 10 * 1024 * 1024  # uploads above this are refused by the serve
 # Space (see bench.load).
 CONCURRENCY = int(os.environ.get("LENET_CONCURRENCY", "2"))
 QUEUE_SIZE = 64
-TOOL_CONCURRENCY = 4  # agent tool calls at once, each mostly waiting on its image's URL
 # Gradio keeps each visitor's page state (15-30 KB) for this many visitors, 10,000 by default; the
 # app adds a few short strings, so a few hundred bound the memory (every API call is a new visitor).
 SESSIONS = 500
@@ -118,12 +117,20 @@ def _predict(source) -> tuple[dict[str, float] | None, Image.Image | None, str]:
     return prediction.as_dict(), preview, f"Looks like a **{label}** ({probability:.0%} sure)."
 
 
-def save_correction(drawing: bytes | None, image: str | None, tab: str, right: str | None, sent: int, last: str):
+def save_correction(
+    drawing: bytes | None,
+    image: str | None,
+    answered: str,
+    right: str | None,
+    sent: int,
+    last: str,
+    request: gr.Request,
+):
     """The answer shown was wrong: keep the picture, what the model saw, the right digit and the
     model's answer (lenet/corrections.py), when the visitor presses Save. The picture is the one the
-    open tab holds (`tab`, "draw" or "photo"), the same the answer was about; -> (message,
+    answer shown was about (`answered`: "draw" or "photo", set after each answer); -> (message,
     corrections sent, a fingerprint of the picture saved last: one picture is saved once)."""
-    source = drawing if tab == "draw" else Path(image) if image is not None else None
+    source = drawing if answered == "draw" else Path(image) if answered == "photo" and image is not None else None
     if corrections is None:
         return "Saving corrections is turned off on this app.", sent, last
     if source is None:
@@ -141,13 +148,20 @@ def save_correction(drawing: bytes | None, image: str | None, tab: str, right: s
         correction = Correction(
             prediction.model_input.levels, picture, int(right), prediction.top, serving.repo_id, serving.revision
         )
-        corrections.save(correction)
+        corrections.save(correction, sender=sender(request))
     except (ImageError, NoDigitError, WorkerError, CorrectionsError) as err:
         return f"⚠️ Not saved: {err}", sent, last
     except OSError as err:  # the disk: full, or not writable
         log.warning("could not save a correction: %s", err)
         return "⚠️ Not saved: the app could not write it (its disk).", sent, last
     return f"✅ Saved as a **{right}**. Thank you: it will help train the next model.", sent + 1, fingerprint
+
+
+def sender(request: gr.Request) -> str:
+    """Who sent a request, to bound corrections per sender (kept in memory, never saved): behind a
+    proxy (a Space), the address it appended last to X-Forwarded-For; else the client's address."""
+    forwarded = request.headers.get("x-forwarded-for", "")
+    return forwarded.rsplit(",", 1)[-1].strip() or (request.client.host if request.client else "")
 
 
 def _read_number(source) -> tuple[str, tuple | None, list | None]:
@@ -211,7 +225,7 @@ IMAGE_ARG = (
 )
 
 
-def read_digit(image: str) -> str:
+async def read_digit(image: str) -> str:
     """Read one handwritten digit (0-9) from an image: a drawing, scan or photo of a single digit. For a
     number of several digits, use read_number.
 
@@ -223,10 +237,10 @@ def read_digit(image: str) -> str:
         {"predictions": [{"label": "7", "probability": 0.98}, ...]}; or {"error": "why"} when the image
         cannot be had or read, or shows no digit.
     """
-    return answer(lambda data: predictor.predict(data, k=3).as_json(), image, MAX_FILE_BYTES)
+    return await answer(lambda data: predictor.predict(data, k=3).as_json(), image, MAX_FILE_BYTES)
 
 
-def read_number(image: str) -> str:
+async def read_number(image: str) -> str:
     """Read a handwritten number of 1 to 10 digits (a year, a price, a house number) from an image,
     left to right, digits spaced or touching. For a single digit, read_digit is more accurate.
 
@@ -239,7 +253,7 @@ def read_number(image: str) -> str:
         image's pixels and its 3 most likely readings; or {"error": "why"} when the image cannot be had
         or read, or shows no digit.
     """
-    return answer(lambda data: predictor.read_number(data, k=3).as_dict(), image, MAX_FILE_BYTES)
+    return await answer(lambda data: predictor.read_number(data, k=3).as_dict(), image, MAX_FILE_BYTES)
 
 
 # The shared text goes in once; Gradio reads the docstrings when the app is built.
@@ -251,9 +265,9 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
     gr.Markdown(INTRO)
     with gr.Tab("One digit"), gr.Row(equal_height=False):
         with gr.Column():
-            with gr.Tab("Draw") as draw_tab:
+            with gr.Tab("Draw"):
                 sketchpad = DrawingPad(elem_id="sketchpad")
-            with gr.Tab("Photo") as photo_tab:
+            with gr.Tab("Photo"):
                 photo = PhotoInput(
                     label="Upload, paste or snap a digit",
                     elem_id="photo",
@@ -276,9 +290,9 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
                 interactive=False,
                 height=PREVIEW_SIDE + 60,  # room for the label above the image
             )
-            # Per visitor, on the server: which input tab is open (the answer shown is about its
-            # picture), how many corrections were sent, and a fingerprint of the last one saved.
-            tab, sent, last_saved = gr.State("draw"), gr.State(0), gr.State("")
+            # Per visitor, on the server: which input the answer shown is about ("draw" or "photo"),
+            # how many corrections were sent, and a fingerprint of the last one saved.
+            answered, sent, last_saved = gr.State(""), gr.State(0), gr.State("")
             with gr.Accordion("Wrong? Tell it the right digit", open=False, elem_id="correct"):
                 gr.Markdown(KEPT)
                 right = gr.Radio(DIGITS, label="The right digit", elem_id="right-digit")
@@ -308,23 +322,28 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
     outputs = [top3, seen, message]
     # All endpoints share one pool of CONCURRENCY workers (one concurrency_id), not a pool each.
     events = {"trigger_mode": "always_last", "concurrency_id": "predict", "api_visibility": "undocumented"}
-    sketchpad.drawn(predict_sketch, sketchpad, outputs, api_name="predict_sketch", **events).then(None, js=ANSWERED)
-    photo.change(predict_image, photo, outputs, api_name="predict_image", **events)
+    drawn = sketchpad.drawn(predict_sketch, sketchpad, outputs, api_name="predict_sketch", **events)
+    drawn.then(None, js=ANSWERED)
+    photographed = photo.change(predict_image, photo, outputs, api_name="predict_image", **events)
+    # Which input the answer shown is about, for a correction: set once it is shown.
+    after = {"queue": False, "api_visibility": "private"}
+    drawn.then(lambda: "draw", None, answered, **after)
+    photographed.then(lambda: "photo", None, answered, **after)
     numberpad.drawn(read_number_sketch, numberpad, number_outputs, api_name="read_number_sketch", **events).then(
         None, js=ANSWERED
     )
     number_photo.change(read_number_photo, number_photo, number_outputs, api_name="read_number_photo", **events)
-    save_inputs = [sketchpad, photo, tab, right, sent, last_saved]
-    save.click(save_correction, save_inputs, [saved, sent, last_saved], api_name="save_correction", **events)
-    draw_tab.select(lambda: "draw", None, tab, queue=False, api_visibility="private")
-    photo_tab.select(lambda: "photo", None, tab, queue=False, api_visibility="private")
+    # Private: the page's own button, not an API (corrections are bounded per sender and in all).
+    save_inputs = [sketchpad, photo, answered, right, sent, last_saved]
+    save_events = {**events, "api_visibility": "private"}
+    save.click(save_correction, save_inputs, [saved, sent, last_saved], api_name="save_correction", **save_events)
     # A new answer: the last one's correction no longer applies.
-    message.change(lambda: (None, ""), None, [right, saved], queue=False, api_visibility="private")
-    # The tools wait on their URL (up to 10 s) outside the page's queue slots, so slow URLs cannot hold
-    # up the page; their predictions still take turns for the same worker processes.
+    message.change(lambda: (None, ""), None, [right, saved], **after)
+    # The tools run outside the queue (queue=False): a URL is awaited on the event loop (up to 10 s,
+    # holding no queue slot, so slow URLs cannot hold up the page), then the prediction waits its turn
+    # for the same worker processes. Gradio's MCP server calls them in process, not over HTTP.
     for tool in (read_digit, read_number):
-        api = {"api_name": tool.__name__, "api_description": description(tool)}
-        gr.api(tool, **api, concurrency_id="tools", concurrency_limit=TOOL_CONCURRENCY)
+        gr.api(tool, api_name=tool.__name__, api_description=description(tool), queue=False)
 
 # A bounded queue: past QUEUE_SIZE waiting requests (seconds of work), people are told the app is busy
 # instead of waiting on a spinner for minutes.

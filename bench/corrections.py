@@ -3,14 +3,15 @@ learns half of them, and this prints what changed, on them and on everything els
 
     python -m bench.corrections [--per-set 1500] [--seed 10] [--fresh-per-set 1000] [--out runs/bench-corrections]
 
-1. bench.wild's three sets (sketches, photos, pasted digits; seed --seed, not bench.wild's 0) go
-   through the app's pipeline; every image the shipped model reads wrong is saved as a correction
-   with its true digit, exactly as the app saves one (lenet.corrections.CorrectionStore).
+1. bench.wild's three sets (sketches, photos, pasted digits; seed --seed, not bench.wild's 0), built
+   from MNIST *train* digits (the fine-tune must not see a test digit), go through the app's
+   pipeline; every image the shipped model reads wrong is saved as a correction with its true
+   digit, exactly as the app saves one (lenet.corrections.CorrectionStore).
 2. Alternate misses go to a "learn" folder and a "held out" folder.
 3. train/finetune.toml fine-tunes the shipped weights with the learn folder mixed in (--weight).
 4. Before and after: accuracy on the learned misses, on the held-out misses (a correction should
-   help beyond its own image), on a fresh bench.wild draw (seed 0, bench.wild's own), and on MNIST
-   test (as stored, and through the pipeline).
+   help beyond its own image), on a fresh bench.wild draw (seed 0 and MNIST test digits, as
+   bench.wild's own), and on MNIST test (as stored, and through the pipeline).
 """
 
 from __future__ import annotations
@@ -78,9 +79,11 @@ def main() -> None:
     start = time.perf_counter()
     shipped = Predictor.from_checkpoint(DEFAULT_CHECKPOINT, pieces=None)
     images, labels = load_mnist(args.data_dir, train=False)
-    shapes = DigitShapes(images.numpy(), labels.numpy(), find_fonts())
-    print(f"mining the shipped model's misses: bench.wild's sets, seed {args.seed}, {args.per_set} per set")
-    mined = wild_inputs(shapes, args.per_set, args.seed)
+    fonts = find_fonts()
+    # Misses are mined from images built of MNIST *train* digits: the fine-tune must not see a test digit.
+    train_images, train_labels = load_mnist(args.data_dir, train=True)
+    print(f"mining the shipped model's misses: bench.wild's sets of MNIST train digits, seed {args.seed}")
+    mined = wild_inputs(DigitShapes(train_images.numpy(), train_labels.numpy(), fonts), args.per_set, args.seed)
     misses = [item for item in mined if top3(shipped, item[1])[0][0] != str(item[2])]
     print(f"{len(misses)} misses in {len(mined)} images ({1 - len(misses) / len(mined):.2%} right)")
 
@@ -97,7 +100,7 @@ def main() -> None:
         train(recipe, out=args.out, data_dir=args.data_dir, extra=extra, log=lambda line: print(" ", line, flush=True))
 
     print(f"fresh images: bench.wild's sets, seed 0, {args.fresh_per_set} per set")
-    fresh = wild_inputs(shapes, args.fresh_per_set, 0)
+    fresh = wild_inputs(DigitShapes(images.numpy(), labels.numpy(), fonts), args.fresh_per_set, 0)
     fresh_levels, fresh_labels = np.stack([f[1] for f in fresh]), np.array([f[2] for f in fresh])
     mnist_pipeline = through_pipeline(images, "mnist-test")
     rows = []

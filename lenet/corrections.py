@@ -41,7 +41,8 @@ ORIGINAL_SIDE = 256  # the picture sent is kept at most this large: enough to se
 # Bounds: a public app must not let anyone fill its disk or its dataset.
 MAX_ROWS = 10_000
 MAX_BYTES = 200 * 1024 * 1024  # every file under data/ together
-PER_HOUR = 200  # from everyone together; the app also caps each visitor (app.py)
+PER_HOUR = 200  # from everyone together
+PER_SENDER_HOUR = 20  # from one sender (the app passes the client's address; kept in memory only)
 
 
 class CorrectionsError(ValueError):
@@ -72,27 +73,32 @@ class CorrectionStore:
         max_rows: int = MAX_ROWS,
         max_bytes: int = MAX_BYTES,
         per_hour: int = PER_HOUR,
+        per_sender_hour: int = PER_SENDER_HOUR,
         clock: Callable[[], float] = time.time,
     ):
         self.folder = Path(folder)
         self.lock = lock or threading.Lock()
-        self.max_rows, self.max_bytes, self.per_hour, self.clock = max_rows, max_bytes, per_hour, clock
+        self.max_rows, self.max_bytes, self.clock = max_rows, max_bytes, clock
+        self.per_hour, self.per_sender_hour = per_hour, per_sender_hour
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         self.run = self.folder / DATA_DIR / f"{stamp}-{uuid.uuid4().hex[:8]}"
         data = self.folder / DATA_DIR
         files = [path for path in data.rglob("*") if path.is_file()] if data.is_dir() else []
         self.rows = sum(_count_lines(path) for path in files if path.name == ROWS_NAME)
         self.bytes = sum(path.stat().st_size for path in files)
-        self.recent: deque[float] = deque()  # save times within the last hour
+        self.recent: deque[tuple[float, str]] = deque()  # (time, sender) of each save in the last hour
 
-    def save(self, correction: Correction) -> None:
-        """Write the two images, then the row that names them; CorrectionsError past a bound."""
-        if not (isinstance(correction.label, int) and 0 <= correction.label <= 9):
+    def save(self, correction: Correction, sender: str = "") -> None:
+        """Write the two images, then the row that names them; CorrectionsError past a bound. `sender`
+        (an address) counts against PER_SENDER_HOUR; it is never written."""
+        if not (type(correction.label) is int and 0 <= correction.label <= 9):
             raise CorrectionsError("the right digit must be one of 0-9")
         with self.lock:
             now = self.clock()
-            while self.recent and now - self.recent[0] > 3600:
+            while self.recent and now - self.recent[0][0] > 3600:
                 self.recent.popleft()
+            if sum(1 for _, who in self.recent if who == sender) >= self.per_sender_hour:
+                raise CorrectionsError("thank you: that is as many corrections as one sender can make in an hour")
             if len(self.recent) >= self.per_hour:
                 raise CorrectionsError("the app has taken all the corrections it keeps this hour; please try later")
             if self.rows >= self.max_rows or self.bytes >= self.max_bytes:
@@ -119,7 +125,7 @@ class CorrectionStore:
             with open(self.run / ROWS_NAME, "a", encoding="utf-8") as rows:
                 rows.write(line)
             self.rows += 1
-            self.recent.append(now)
+            self.recent.append((now, sender))
             self.bytes += input_path.stat().st_size + original_path.stat().st_size + len(line)
 
 
@@ -152,7 +158,7 @@ def load_corrections(folder: str | Path, name: str | None = None) -> CorrectionS
                 # Normalised, not resolved: a Hub snapshot's files are links into its cache, but a
                 # name must not climb out of the folder ("../").
                 path = Path(os.path.normpath(os.path.abspath(rows.parent / file_name)))
-                if not (isinstance(label, int) and 0 <= label <= 9 and path.is_relative_to(root)):
+                if not (type(label) is int and 0 <= label <= 9 and path.is_relative_to(root)):
                     raise ValueError("a label outside 0-9, or a file outside the folder")
                 with Image.open(path) as image:
                     if image.size != (28, 28):

@@ -105,32 +105,6 @@ def saved_rows(feedback_dir: Path) -> list[dict]:
     return [json.loads(line) for rows in feedback_dir.rglob("metadata.jsonl") for line in rows.read_text().splitlines()]
 
 
-def test_a_correction_saved_through_the_api(app_url, feedback_dir):
-    """What the page sends, through gradio_client (one client, one visitor): the pad's drawing and
-    "that was a 1", kept with the model's input, the picture and the model's own answer; once."""
-    from gradio_client import Client
-
-    client = Client(app_url, verbose=False)
-    drawing = pad_drawing(7)
-    before = len(saved_rows(feedback_dir))
-    assert "first" in client.predict("", None, "1", api_name="/save_correction")  # a blank pad
-    assert "Pick the right digit" in client.predict(drawing, None, None, api_name="/save_correction")
-    assert "Saved as a **1**" in client.predict(drawing, None, "1", api_name="/save_correction")
-    assert "saved already" in client.predict(drawing, None, "1", api_name="/save_correction")
-    rows = saved_rows(feedback_dir)
-    assert len(rows) == before + 1
-    row = max(rows, key=lambda r: r["created"])
-    assert row["label"] == 1 and row["predictions"][0]["label"] == "7" and len(row["predictions"]) == 3
-    assert row["model_repo"] is None and len(row["model_revision"]) == 16
-    assert set(row) == {
-        "input_file_name", "original_file_name", "label", "predictions", "model_repo", "model_revision", "created"
-    }  # fmt: skip  # nothing about the visitor
-    folder = next(feedback_dir.rglob(row["input_file_name"])).parent
-    with Image.open(folder / row["input_file_name"]) as seen, Image.open(folder / row["original_file_name"]) as shown:
-        assert seen.size == (28, 28) and seen.mode == "L" and max(shown.size) == 256
-        assert shown.getpixel((0, 0)) == (255, 255, 255)  # a drawing is kept as seen: dark ink on white
-
-
 def test_many_people_asking_at_once_all_get_the_whole_preview(app_url):
     """Eight clients send the same example again and again, as a class clicking one example would:
     every one gets the right digit and a complete preview image."""
@@ -273,9 +247,16 @@ def test_draw_three_digits(page, app_url, theme):
     page.screenshot(path=SCREENSHOTS / f"cleared-{theme}.png")
 
 
+def newest_row(feedback_dir: Path) -> tuple[dict, Path]:
+    """The correction saved last, and the folder of its images."""
+    rows = max(feedback_dir.rglob("metadata.jsonl"), key=lambda path: path.stat().st_mtime_ns)
+    return json.loads(rows.read_text().splitlines()[-1]), rows.parent
+
+
 def test_tell_it_the_right_digit_in_the_browser(page, app_url, feedback_dir, tmp_path):
-    """Draw a 7, open "Wrong?", read what is kept, pick 1, save: kept once. Then a photo of a 4 in
-    the Photo tab, saved as a 9: the photo is what is kept, not the drawing still on the pad."""
+    """Draw a 7, open "Wrong?", read what is kept, pick 1, save: kept once, with nothing about the
+    visitor. Then a photo of a 4 saved as a 9: the photo is kept, not the drawing still on the pad,
+    even from the Draw tab."""
     open_app(page, app_url)
     before = len(saved_rows(feedback_dir))
     stroke_digit(page, page, 7)
@@ -286,8 +267,16 @@ def test_tell_it_the_right_digit_in_the_browser(page, app_url, feedback_dir, tmp
     page.locator("#save-correction").click()
     page.wait_for_function("() => document.querySelector('#saved')?.innerText.includes('Saved as a 1')", timeout=30_000)
     page.screenshot(path=SCREENSHOTS / "correction-saved.png")
-    rows = saved_rows(feedback_dir)
-    assert len(rows) == before + 1 and max(rows, key=lambda r: r["created"])["label"] == 1
+    assert len(saved_rows(feedback_dir)) == before + 1
+    row, folder = newest_row(feedback_dir)
+    assert row["label"] == 1 and row["predictions"][0]["label"] == "7" and len(row["predictions"]) == 3
+    assert row["model_repo"] is None and len(row["model_revision"]) == 16
+    assert set(row) == {
+        "input_file_name", "original_file_name", "label", "predictions", "model_repo", "model_revision", "created"
+    }  # fmt: skip  # nothing about the visitor
+    with Image.open(folder / row["input_file_name"]) as seen, Image.open(folder / row["original_file_name"]) as shown:
+        assert seen.size == (28, 28) and seen.mode == "L" and max(shown.size) == 256
+        assert shown.getpixel((0, 0)) == (255, 255, 255)  # a drawing is kept as seen: dark ink on white
     page.locator("#save-correction").click()  # again: the same picture is not kept twice
     page.wait_for_function("() => document.querySelector('#saved')?.innerText.includes('saved already')")
     assert len(saved_rows(feedback_dir)) == before + 1
@@ -297,14 +286,25 @@ def test_tell_it_the_right_digit_in_the_browser(page, app_url, feedback_dir, tmp
     page.get_by_role("tab", name="Photo").click()
     page.locator("#photo input[type=file]").set_input_files(str(path))
     page.wait_for_function("() => document.querySelector('#top3 h2')?.innerText.trim() === '4'", timeout=30_000)
+    page.get_by_role("tab", name="Draw").click()  # the 7 is still on the pad; the answer is the photo's
     page.locator("#right-digit").get_by_text("9", exact=True).click()  # the new answer cleared the last pick
     page.locator("#save-correction").click()
     page.wait_for_function("() => document.querySelector('#saved')?.innerText.includes('Saved as a 9')", timeout=30_000)
-    row = max(saved_rows(feedback_dir), key=lambda r: (r["created"], r["label"] == 9))
+    assert len(saved_rows(feedback_dir)) == before + 2
+    row, folder = newest_row(feedback_dir)
     assert row["label"] == 9 and row["predictions"][0]["label"] == "4"
-    folder = next(feedback_dir.rglob(row["original_file_name"])).parent
     with Image.open(folder / row["original_file_name"]) as kept:
         assert kept.size == (256, 199)  # the 900x700 photo, reduced
+
+
+def test_saving_a_correction_is_the_page_s_alone(client):
+    """No client library call writes to the corrections (they are bounded per sender, in the page)."""
+    assert (
+        "/save_correction"
+        not in client.view_api(print_info=False, return_format="dict", all_endpoints=True)["named_endpoints"]
+    )
+    with pytest.raises(ValueError):
+        client.predict(pad_drawing(7), None, "1", api_name="/save_correction")
 
 
 @pytest.mark.parametrize("device", ["desktop", "phone"])

@@ -88,24 +88,37 @@ def test_bounds_and_bad_rows(tmp_path, mnist_test):
         CorrectionStore(tmp_path, max_rows=3).save(correction(digit, 4))
     with pytest.raises(CorrectionsError, match="0-9"):
         CorrectionStore(tmp_path).save(correction(digit, 12))
+    with pytest.raises(CorrectionsError, match="0-9"):
+        CorrectionStore(tmp_path).save(correction(digit, True))  # a bool is not a digit
+    # One sender is bounded on its own, below everyone's together.
+    shared = CorrectionStore(tmp_path / "senders", per_sender_hour=2, clock=lambda: now[0])
+    shared.save(correction(digit, 1), sender="10.0.0.1")
+    shared.save(correction(digit, 2), sender="10.0.0.1")
+    with pytest.raises(CorrectionsError, match="one sender"):
+        shared.save(correction(digit, 3), sender="10.0.0.1")
+    shared.save(correction(digit, 3), sender="10.0.0.2")
 
     # Rows that name a file outside the folder, a missing or wrong-sized image, or a bad label, and
     # lines that are not JSON, are skipped when reading; a folder with none at all is an error.
-    bad = tmp_path / "data" / "hand-edited"
+    folder = tmp_path / "hand-edited"
+    bad = folder / "data" / "run"
     bad.mkdir(parents=True)
     Image.new("L", (10, 10)).save(bad / "small.png")
-    (tmp_path / "secret.png").write_bytes((bad / "small.png").read_bytes())
+    Image.new("L", (28, 28)).save(bad / "good.png")
+    Image.new("L", (28, 28)).save(tmp_path / "secret.png")  # a readable 28x28 outside the folder
     rows = [
-        {"input_file_name": "../../secret.png", "label": 1},
+        {"input_file_name": "../../../secret.png", "label": 1},
         {"input_file_name": "missing.png", "label": 1},
         {"input_file_name": "small.png", "label": 1},
-        {"input_file_name": "small.png", "label": "7"},
+        {"input_file_name": "good.png", "label": "7"},
+        {"input_file_name": "good.png", "label": True},
+        {"input_file_name": "good.png", "label": 7},  # the one good row
     ]
     (bad / "metadata.jsonl").write_text("\n".join(map(json.dumps, rows)) + "\nnot json\n")
-    found = load_corrections(tmp_path)
-    assert len(found.labels) == 3 and found.skipped == 5
+    found = load_corrections(folder)
+    assert len(found.labels) == 1 and found.skipped == 6
     with pytest.raises(CorrectionsError, match="no corrections found"):
-        load_corrections(tmp_path / "data" / "hand-edited" / "empty")
+        load_corrections(tmp_path / "empty")
 
 
 PUSH = """
@@ -160,6 +173,11 @@ def test_corrections_reach_the_hub_in_one_batched_commit_and_train_from_there(tm
         assert evaluate.returncode == 0, evaluate.stderr
         summary = json.loads(evaluate.stdout)
         assert summary["corrections"]["images"] == 3 and summary["accuracy"] > 0.99
+
+    # A repo id that is not one, or a Hub that refuses: the app starts anyway, saving locally.
+    from lenet.hub.corrections import open_corrections
+
+    assert open_corrections(tmp_path / "local", "not a repo id!") is not None
 
 
 def test_training_on_corrections_changes_those_predictions(tmp_path, cli_env, mnist_test):

@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gzip
 import http.server
+import io
 import json
 import re
+import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from typing import ClassVar
 
+import numpy as np
 import pytest
 
+from lenet.serving import fetch as fetch_module
 from lenet.serving.fetch import INLINE_BYTES, FetchError, image_bytes
 from testkit.numbers import photographed_number
 from testkit.render import pad_drawing, photo_bytes
@@ -32,35 +38,51 @@ BIG = 11 * 1024 * 1024  # over the app's 10 MB limit on a fetched image
 
 
 class Images(http.server.BaseHTTPRequestHandler):
-    """Serves the test's images, an endless body, a too-large one, and redirects (to them or to a
-    private address)."""
+    """Serves the test's images and, to be refused, an endless body, a compressed bomb, headers sent
+    one a second, and redirects (to an image, or to a private address). Keeps each request's Host."""
 
     files: ClassVar[dict[str, bytes]] = {}
+    hosts: ClassVar[list[str]] = []
 
     def do_GET(self):
+        self.hosts.append(f"{self.headers.get('Host')} {self.path}")
         port = self.server.server_address[1]
-        if self.path in self.files:
-            body = self.files[self.path]
-            self.send_response(200)
-            self.send_header("Content-Type", "image/jpeg")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        elif self.path.startswith("/redirect/"):
-            target = {"ok": f"http://127.0.0.1:{port}/seven.jpg", "private": f"http://localhost:{port}/seven.jpg"}
-            self.send_response(302)
-            self.send_header("Location", target[self.path.removeprefix("/redirect/")])
-            self.end_headers()
-        elif self.path == "/big-undeclared":  # no Content-Length: the limit must hold while reading
-            self.send_response(200)
-            self.end_headers()
-            try:
+        try:
+            if self.path in self.files:
+                self.send(200, self.files[self.path], "image/jpeg")
+            elif self.path.startswith("/redirect/"):
+                target = {"ok": f"http://127.0.0.1:{port}/seven.jpg", "private": f"http://localhost:{port}/seven.jpg"}
+                self.send_response(302)
+                self.send_header("Location", target[self.path.removeprefix("/redirect/")])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif self.path == "/big-undeclared":  # no Content-Length: the limit must hold while reading
+                self.send_response(200)
+                self.end_headers()
                 for _ in range(BIG // 65536 + 1):
                     self.wfile.write(b"\xff" * 65536)
-            except (BrokenPipeError, ConnectionResetError):  # the client stopped reading, as it should
-                pass
-        else:
-            self.send_error(404)
+            elif self.path == "/bomb":  # 40 KB that would be 40 MB decompressed
+                self.send(200, gzip.compress(b"\0" * 40_000_000), "image/png", encoding="gzip")
+            elif self.path == "/slow-headers":  # each header in time, the whole answer never
+                self.send_response(200)
+                for i in range(30):
+                    self.send_header(f"X-Slow-{i}", "1")
+                    self.flush_headers()
+                    time.sleep(0.5)
+                self.end_headers()
+            else:
+                self.send_error(404)
+        except (BrokenPipeError, ConnectionResetError):  # the client stopped reading, as it should
+            pass
+
+    def send(self, status: int, body: bytes, kind: str, encoding: str | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        if encoding:
+            self.send_header("Content-Encoding", encoding)
+        self.end_headers()
+        self.wfile.write(body)
 
     def log_message(self, *args):
         pass
@@ -131,6 +153,10 @@ def test_agents_see_two_tools_and_read_a_digit_and_a_number(app_url, images):
     assert results[4].isError and "Unknown tool" in results[4].content[0].text
 
 
+def fetch(image: str) -> bytes:
+    return asyncio.run(image_bytes(image, 10 * 1024 * 1024))
+
+
 @pytest.mark.parametrize(
     "image, why",
     [
@@ -142,9 +168,14 @@ def test_agents_see_two_tools_and_read_a_digit_and_a_number(app_url, images):
         ("http://10.0.0.1/seven.jpg", "not on the public internet"),
         ("http://169.254.169.254/latest/meta-data/", "not on the public internet"),
         ("http://[::1]:{port}/seven.jpg", "not on the public internet"),
+        ("http://[::ffff:127.0.0.1]:{port}/seven.jpg", "not on the public internet"),
+        ("http://[64:ff9b::a9fe:a9fe]/latest/meta-data/", "not on the public internet"),  # NAT64 169.254.169.254
+        ("http://[::127.0.0.1]:{port}/seven.jpg", "not on the public internet"),
+        ("http://[2002:7f00:1::1]:{port}/seven.jpg", "not on the public internet"),  # 6to4 127.0.0.1
         ("{images}/redirect/private", "not on the public internet"),
         ("{images}/missing.png", "HTTP 404"),
         ("{images}/big-undeclared", "larger than 10,485,760 bytes"),
+        ("{images}/bomb", "compressed"),
         ("data:image/png,rawbytes", "must be base64"),
         ("data:image/png;base64,not base64!", "not valid base64"),
         ("data:image/png;base64," + base64.b64encode(b"hello").decode(), "not an image file"),
@@ -153,19 +184,73 @@ def test_agents_see_two_tools_and_read_a_digit_and_a_number(app_url, images):
 )
 def test_fetch_refuses_with_a_reason(images, monkeypatch, image, why):
     """What an agent may name, checked where the app checks it: one-line reasons, no server path;
-    nothing private is connected to (the loopback server sees no request for those)."""
+    nothing private is connected to (the loopback server sees no request by another name)."""
     monkeypatch.setenv("LENET_FETCH_HOSTS", "127.0.0.1")
     port = images.rsplit(":", 1)[1]
     image = image.format(images=images, port=port)
+    Images.hosts.clear()
     if why == "not an image file":
         from lenet import Predictor
 
         with pytest.raises(ValueError, match=why):
-            Predictor.from_checkpoint().predict(image_bytes(image, 10 * 1024 * 1024))
+            Predictor.from_checkpoint().predict(fetch(image))
         return
     with pytest.raises(FetchError, match=why) as refused:
-        image_bytes(image, 10 * 1024 * 1024)
+        fetch(image)
     assert str(ROOT) not in str(refused.value) and "\n" not in str(refused.value)
+    assert all(host.startswith(f"127.0.0.1:{port} ") for host in Images.hosts), Images.hosts
+
+
+def test_the_whole_fetch_has_one_deadline(images, monkeypatch):
+    """Headers that come one at a time, each in time, still end the fetch at TIMEOUT in all."""
+    monkeypatch.setenv("LENET_FETCH_HOSTS", "127.0.0.1")
+    monkeypatch.setattr(fetch_module, "TIMEOUT", 2.0)
+    start = time.perf_counter()
+    with pytest.raises(FetchError, match="did not answer within 2 s"):
+        fetch(f"{images}/slow-headers")
+    assert time.perf_counter() - start < 4
+
+
+def test_the_checked_address_is_the_one_connected_to(images, monkeypatch):
+    """A host that passes the check is connected to at the address checked, whatever a second DNS
+    answer would say, and keeps its name in the Host header; a host with any private address fails."""
+    port = images.rsplit(":", 1)[1]
+    answers = {"digits.example": ["93.184.215.14", "127.0.0.1"], "mixed.example": ["93.184.215.14", "10.1.2.3"]}
+    lookups = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        lookups.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[host].pop(0), port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    assert asyncio.run(fetch_module.public_address("digits.example", 80)) == "93.184.215.14"
+    assert lookups == ["digits.example"]
+
+    # Connect to the loopback server as if 127.0.0.1 had been the checked address.
+    monkeypatch.setattr(fetch_module, "public_address", lambda host, port: asyncio.sleep(0, "127.0.0.1"))
+    Images.hosts.clear()
+    assert fetch(f"http://digits.example:{port}/seven.jpg") == Images.files["/seven.jpg"]
+    assert Images.hosts == [f"digits.example:{port} /seven.jpg"]
+
+    monkeypatch.undo()
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, *a, **k: [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port)) for address in ("93.184.215.14", "10.1.2.3")
+    ])  # fmt: skip
+    with pytest.raises(FetchError, match="not on the public internet"):
+        asyncio.run(fetch_module.public_address("mixed.example", 80))
+
+
+def test_a_data_url_of_almost_3_mb_reaches_the_tool(app_url):
+    """The tools' routes take a data: URL up to INLINE_BYTES; the rest of the app keeps 512 KiB."""
+    from PIL import Image
+
+    noise = np.random.default_rng(0).integers(0, 256, (820, 820, 3), dtype=np.uint8)
+    png = io.BytesIO()
+    Image.fromarray(noise).save(png, "PNG", compress_level=0)
+    assert 1.9e6 < len(png.getvalue()) < INLINE_BYTES
+    image = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
+    _, results = call_tools(app_url, [("read_digit", {"image": image})])
+    assert set(parsed(results[0])) <= {"predictions", "error"}  # an answer, not a refused request
 
 
 def blank_image() -> str:

@@ -222,8 +222,8 @@ def test_request_bodies_are_bounded(app, http):
     refusals = {
         "a 60 MB JSON body": b'{"data": ["' + b"x" * 60_000_000 + b'"]}',
         "a drawing over the body limit": json.dumps({"data": [pad_drawing(7) + "A" * JSON_BYTES]}).encode(),
-        "1,000,000 null layers": json.dumps({"data": [{"layers": [None] * 1_000_000}]}).encode(),
-        "a path over the body limit": json.dumps({"data": [{"path": "/tmp/" + "a" * JSON_BYTES}]}).encode(),
+        "100,000 null layers": json.dumps({"data": [{"layers": [None] * 100_000}]}).encode(),
+        "a 1,000,000-character path": json.dumps({"data": [{"path": "/tmp/" + "a" * 1_000_000}]}).encode(),
         "a body sent in chunks, no length": iter([b"[" * 100_000] * 10),
         "brackets nested 60,000 deep": b"[" * 60_000,
     }

@@ -45,7 +45,7 @@ def open_corrections(folder: str | Path, repo_id: str | None = None) -> Correcti
             scheduler = push_on_schedule(folder, repo_id)
             log.info("corrections go to %s and are pushed to dataset %s every %g min", folder, repo_id, PUSH_MINUTES)
             return CorrectionStore(folder, lock=scheduler.lock)
-        except HubError as err:
+        except (HubError, HFValidationError) as err:  # unreachable, refused, or not a repo id
             log.warning("corrections stay in %s, not pushed: %s", folder, err)
     return CorrectionStore(folder)
 

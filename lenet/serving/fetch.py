@@ -3,28 +3,32 @@ URL fetched, within bounds of size, time and network reach.
 
 The app's file endpoints open only files that were uploaded to it (lenet.serving.guard); an agent
 holds an image as a URL or as base64 instead, so the tools take those. A URL is fetched here rather
-than by Gradio, whose download has no size limit: every address the host resolves to must be public
-(no loopback, private, link-local or reserved address: a Space must not be a way into its own
-network), the connection goes to the address that was checked (a second DNS answer cannot
-redirect it), each redirect is checked again, and the body is cut off past `max_bytes` or after
-TIMEOUT seconds in all.
+than by Gradio, whose download has no size limit:
+
+- every address the host resolves to must be public (no loopback, private, link-local, reserved or
+  multicast address, nor one hidden inside an IPv6 form: a Space must not be a way into its own
+  network), and the connection goes to the address that was checked, so a second DNS answer
+  cannot redirect it; each redirect is checked again;
+- the body is read as sent (no decompression, so a small compressed body cannot expand in
+  memory) and cut off past `max_bytes`;
+- the whole fetch, DNS and redirects included, has TIMEOUT seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import ipaddress
 import os
 import socket
-import time
 
 import httpx
 
 # A data: URL travels inside the JSON of the call, which lenet.serving.guard bounds to fit this much
 # image (as base64, 4/3 as many bytes); larger images go by URL.
 INLINE_BYTES = 3 * 1024 * 1024
-TIMEOUT = 10.0  # seconds for the whole fetch, redirects and a slow body included
+TIMEOUT = 10.0  # seconds for the whole fetch
 MAX_REDIRECTS = 3
 # Hugging Face answers its own hosts with internal addresses from inside a Space (split DNS), so, as
 # Gradio does for the same reason, these are fetched without the address check.
@@ -33,22 +37,29 @@ HUB_HOSTS = ("huggingface.co", "*.huggingface.co", "hf.co", "*.hf.co")
 # network, or the tests' server on 127.0.0.1.
 ALLOW_ENV = "LENET_FETCH_HOSTS"
 EXPECTED = "give the image as an http(s) URL or as a data: URL (data:image/png;base64,...)"
+# IPv6 ranges that carry an IPv4 address in their last 32 bits (IPv4-compatible, IPv4-mapped,
+# IPv4-translated, NAT64): the IPv4 address is the one that counts.
+IPV4_INSIDE = [ipaddress.ip_network(n) for n in ("::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96")]
 
 
 class FetchError(ValueError):
     """The image could not be had from what the caller named; the message says why, in one line."""
 
 
-def image_bytes(reference: str, max_bytes: int) -> bytes:
+async def image_bytes(reference: str, max_bytes: int) -> bytes:
     """The bytes of the image `reference` names: a data: URL (base64, at most INLINE_BYTES) or an
-    http(s) URL (at most `max_bytes`)."""
+    http(s) URL (at most `max_bytes`, fetched within TIMEOUT seconds in all)."""
     if not isinstance(reference, str) or not reference.strip():
         raise FetchError(f"no image: {EXPECTED}")
     reference = reference.strip()
     if reference[:5].lower() == "data:":
         return _data_url(reference, min(max_bytes, INLINE_BYTES))
     if reference.split(":", 1)[0].lower() in ("http", "https"):
-        return _download(reference, max_bytes)
+        try:
+            async with asyncio.timeout(TIMEOUT):
+                return await _download(reference, max_bytes)
+        except TimeoutError:
+            raise FetchError(f"the URL did not answer within {TIMEOUT:.0f} s") from None
     raise FetchError(f"not a URL: {EXPECTED}; files on the server are not opened")
 
 
@@ -76,36 +87,44 @@ def _matches(host: str, patterns: tuple[str, ...]) -> bool:
     return any(host == p or (p.startswith("*.") and host.endswith(p[1:])) for p in patterns)
 
 
-def public_address(host: str, port: int) -> str:
+def is_public(address: str) -> bool:
+    """Whether an IP address is on the public internet, looking inside IPv6 forms that carry IPv4."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if ip.version == 6:
+        if any(ip in network for network in IPV4_INSIDE):
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        elif ip.sixtofour is not None:
+            ip = ip.sixtofour
+    return ip.is_global and not ip.is_multicast
+
+
+async def public_address(host: str, port: int) -> str:
     """The address to connect to for `host`: FetchError unless every address it resolves to is public."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
         raise FetchError(f"the host {host[:100]} could not be resolved") from None
     addresses = [info[4][0] for info in infos]
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not ip.is_global or ip.is_multicast:
-            raise FetchError(f"the host {host[:100]} is not on the public internet; only public URLs are fetched")
+    if not addresses or not all(is_public(address) for address in addresses):
+        raise FetchError(f"the host {host[:100]} is not on the public internet; only public URLs are fetched")
     return addresses[0]
 
 
-class PinnedTransport(httpx.HTTPTransport):
+class PinnedTransport(httpx.AsyncHTTPTransport):
     """Connects to one checked address while the request keeps its host name (Host header, TLS SNI)."""
 
     def __init__(self, address: str):
         super().__init__()
         self.address = address
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host
         request.url = request.url.copy_with(host=self.address)
         request.extensions = {**request.extensions, "sni_hostname": host}
-        return super().handle_request(request)
+        return await super().handle_async_request(request)
 
 
-def _download(reference: str, max_bytes: int) -> bytes:
-    deadline = time.monotonic() + TIMEOUT
+async def _download(reference: str, max_bytes: int) -> bytes:
     try:
         url = httpx.URL(reference)
     except httpx.InvalidURL:
@@ -114,35 +133,37 @@ def _download(reference: str, max_bytes: int) -> bytes:
         if url.scheme not in ("http", "https") or not url.host:
             raise FetchError(f"not an http(s) URL: {EXPECTED}")
         port = url.port or (443 if url.scheme == "https" else 80)
-        pinned = None if _matches(url.host, allowed_hosts()) else PinnedTransport(public_address(url.host, port))
+        checked = None if _matches(url.host, allowed_hosts()) else await public_address(url.host, port)
         # trust_env=False: a proxy from the environment would connect on its own terms, around the check.
-        with httpx.Client(transport=pinned, timeout=TIMEOUT, trust_env=False, follow_redirects=False) as client:
-            try:
-                with client.stream("GET", url, headers={"Accept": "image/*"}) as response:
-                    if response.is_redirect:
-                        url = url.join(response.headers["location"])
-                        continue
-                    if response.status_code != 200:
-                        raise FetchError(f"the URL answered HTTP {response.status_code}, not an image")
-                    return _bounded_body(response, max_bytes, deadline)
-            except httpx.TimeoutException:
-                raise FetchError(f"the URL did not answer within {TIMEOUT:.0f} s") from None
-            except httpx.HTTPError as err:
-                raise FetchError(f"the URL could not be fetched ({type(err).__name__})") from None
+        client = httpx.AsyncClient(
+            transport=PinnedTransport(checked) if checked else None, trust_env=False, follow_redirects=False
+        )
+        # identity: the body as sent, so its size is the size checked.
+        headers = {"Accept": "image/*", "Accept-Encoding": "identity"}
+        try:
+            async with client, client.stream("GET", url, headers=headers) as response:
+                if response.is_redirect:
+                    url = url.join(response.headers["location"])
+                    continue
+                if response.status_code != 200:
+                    raise FetchError(f"the URL answered HTTP {response.status_code}, not an image")
+                if response.headers.get("content-encoding", "identity").lower() != "identity":
+                    raise FetchError("the URL sent a compressed body; send the image itself")
+                return await _bounded_body(response, max_bytes)
+        except httpx.HTTPError as err:
+            raise FetchError(f"the URL could not be fetched ({type(err).__name__})") from None
     raise FetchError(f"more than {MAX_REDIRECTS} redirects")
 
 
-def _bounded_body(response: httpx.Response, max_bytes: int, deadline: float) -> bytes:
-    """The body, refused as soon as it is (or says it will be) over `max_bytes` or past the deadline."""
+async def _bounded_body(response: httpx.Response, max_bytes: int) -> bytes:
+    """The body as sent, refused as soon as it is (or says it will be) over `max_bytes`."""
     too_large = FetchError(f"the image is larger than {max_bytes:,} bytes")
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise too_large
     body = bytearray()
-    for chunk in response.iter_bytes():
+    async for chunk in response.aiter_raw():
         body += chunk
         if len(body) > max_bytes:
             raise too_large
-        if time.monotonic() > deadline:
-            raise FetchError(f"the URL did not answer within {TIMEOUT:.0f} s")
     return bytes(body)

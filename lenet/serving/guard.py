@@ -26,10 +26,13 @@ log = logging.getLogger("lenet.serving.guard")
 
 # A photo call is a few hundred bytes of JSON (the file is uploaded separately); a drawing call carries
 # the pad's 400x400 PNG inline, 10-20 KB for a digit and 70 KB (as base64) for a canvas scribbled all
-# over (measured in Chromium). An agent's tool call may carry a whole image as a data: URL, at most
-# INLINE_BYTES as base64 (4/3 as many bytes) plus the call around it. A multipart upload is one image
-# of at most max_file_size plus its form fields.
-JSON_BYTES = INLINE_BYTES * 4 // 3 + 64 * 1024
+# over (measured in Chromium), so 512 KiB is generous. A multipart upload is one image of at most
+# max_file_size plus its form fields.
+JSON_BYTES = 512 * 1024
+# The tools' own routes (MCP, and the HTTP API's direct calls of read_digit and read_number) may carry
+# a whole image as a data: URL: at most INLINE_BYTES as base64 (4/3 as many bytes) plus the call.
+TOOL_BYTES = INLINE_BYTES * 4 // 3 + 64 * 1024
+TOOL_ROUTES = re.compile(r"/gradio_api/(mcp(/.*)?|(call|run)/read_(digit|number))/?")
 FORM_OVERHEAD_BYTES = 64 * 1024
 HASH_NAME = re.compile(r"[0-9a-f]{32,64}")  # sha256 / blake2 hex digests, as Gradio names cache folders
 MAX_PATH_CHARS = 1024  # an upload's path in Gradio's cache is about 100 characters
@@ -71,7 +74,8 @@ class RequestGuard:
     - multipart bodies (uploads) must declare a Content-Length of at most
       `upload_bytes` plus FORM_OVERHEAD_BYTES; the HTTP server then enforces that length, so nothing
       past it is read;
-    - any other body is read here, up to `json_bytes`, and handed on unchanged if it passes;
+    - any other body is read here, up to `json_bytes` (`tool_bytes` on the tools' routes), and
+      handed on unchanged if it passes;
     - in a body that parses as JSON, every file object's "path" must be inside `folders()`
       (`is_received_file`). Gradio checks this only for file objects that carry its "meta"
       marker; `gr.Image` accepts a bare {"path": ...} and would open any file on the server.
@@ -83,9 +87,10 @@ class RequestGuard:
         folders: Callable[[], Iterable[str | os.PathLike]],
         upload_bytes: int,
         json_bytes: int = JSON_BYTES,
+        tool_bytes: int = TOOL_BYTES,
     ):
         self.app, self.folders = app, folders
-        self.json_bytes, self.form_bytes = json_bytes, upload_bytes + FORM_OVERHEAD_BYTES
+        self.json_bytes, self.tool_bytes, self.form_bytes = json_bytes, tool_bytes, upload_bytes + FORM_OVERHEAD_BYTES
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -106,18 +111,20 @@ class RequestGuard:
             else:
                 await self.app(scope, receive, send)
             return
-        if declared is not None and declared > self.json_bytes:
-            await self.refuse(scope, send, 413, f"refused: a request body may be at most {self.json_bytes:,} bytes")
+        limit = self.tool_bytes if TOOL_ROUTES.fullmatch(scope["path"]) else self.json_bytes
+        too_large = f"refused: a request body may be at most {limit:,} bytes"
+        if declared is not None and declared > limit:
+            await self.refuse(scope, send, 413, too_large)
             return
-        body, more = b"", True
+        body, more = bytearray(), True  # a bytearray: appending chunks stays linear
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
             body += message.get("body", b"")
             more = message.get("more_body", False)
-            if len(body) > self.json_bytes:
-                await self.refuse(scope, send, 413, f"refused: a request body may be at most {self.json_bytes:,} bytes")
+            if len(body) > limit:
+                await self.refuse(scope, send, 413, too_large)
                 return
         # Gradio's routes parse a body as JSON whatever its Content-Type says, so every body is checked.
         try:
@@ -136,7 +143,7 @@ class RequestGuard:
             nonlocal body
             if body is None:
                 return await receive()  # after the body: wait for the client to disconnect
-            message, body = {"type": "http.request", "body": body, "more_body": False}, None
+            message, body = {"type": "http.request", "body": bytes(body), "more_body": False}, None
             return message
 
         await self.app(scope, replay, send)

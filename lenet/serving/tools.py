@@ -5,16 +5,21 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import anyio
+
 from lenet.pipeline.preprocess import ImageError, NoDigitError
 from lenet.serving.fetch import FetchError, image_bytes
 from lenet.serving.pool import WorkerError
 
 
-def answer(read: Callable[[bytes], dict], image: str, max_bytes: int) -> str:
+async def answer(read: Callable[[bytes], dict], image: str, max_bytes: int) -> str:
     """`read(the image's bytes)` as a JSON string, or {"error": "why"} for an image that cannot be had
-    or read, a blank one, or a worker's failure: an agent parses one shape and never sees a traceback."""
+    or read, a blank one, or a worker's failure: an agent parses one shape and never sees a traceback.
+    The image is awaited on the event loop (a slow URL holds no thread); `read`, which waits for a
+    worker process, runs in a thread."""
     try:
-        return json.dumps(read(image_bytes(image, max_bytes)))
+        data = await image_bytes(image, max_bytes)
+        return json.dumps(await anyio.to_thread.run_sync(read, data))
     except (FetchError, ImageError, NoDigitError, WorkerError) as err:
         return json.dumps({"error": str(err)})
 
