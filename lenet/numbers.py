@@ -111,7 +111,10 @@ def _part(ink, owners, edge, piece: Piece, left: int, right: int) -> _Part:
     rows, cols = np.flatnonzero((alone > edge).any(1)), np.flatnonzero((alone > edge).any(0))
     if len(rows) == 0:
         return _Part(left, right, None, (left, 0, right, 0))
-    levels = model_levels(normalize_strokes(alone, edge))
+    try:
+        levels = model_levels(normalize_strokes(alone, edge))
+    except NoDigitError:  # a sliver too faint to redraw: no digit, as no ink
+        return _Part(left, right, None, (left, 0, right, 0))
     return _Part(left, right, ModelInput(levels), (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1))
 
 

@@ -9,7 +9,7 @@ from PIL import Image
 
 from lenet.pipeline.ink import digit_mask
 from lenet.pipeline.preprocess import ImageError, NoDigitError, preprocess
-from lenet.pipeline.strokes import stroke_width
+from lenet.pipeline.strokes import normalize_strokes, stroke_width
 from lenet.predict import Predictor
 from testkit.render import draw, photo_bytes, sketch_value
 
@@ -129,3 +129,13 @@ def test_the_digit_is_its_biggest_component_and_what_touches_it_diagonally():
     digit = digit_mask(mask, mask.astype(np.float32), drop_border=False)
     assert digit[5:10, 5:10].all() and digit[10, 10]
     assert not digit[30:35, 30].any() and not (digit & ~mask).any()
+
+
+@pytest.mark.parametrize("shape", [(60, 1), (300, 2), (2, 300)])
+def test_a_line_too_faint_to_redraw_is_no_digit(shape):
+    """A hairline just above the ink's edge, which vanishes when redrawn at MNIST's stroke width (a
+    sliver a number's cut leaves): no digit, said as such, where it used to be an IndexError."""
+    ink = np.zeros((shape[0] + 4, shape[1] + 4), np.float32)
+    ink[2 : 2 + shape[0], 2 : 2 + shape[1]] = 0.51
+    with pytest.raises(NoDigitError, match="too faint"):
+        normalize_strokes(ink, 0.5)

@@ -107,6 +107,8 @@ def _fit_box(shape: np.ndarray, level: float) -> np.ndarray:
     """Crop to the ink above `level` and fit the longer side to BOX: area averaging when shrinking,
     which gives the anti-aliased grey edges MNIST has, bilinear when enlarging."""
     rows, cols = np.flatnonzero((shape > level).any(1)), np.flatnonzero((shape > level).any(0))
+    if len(rows) == 0:  # a sliver of ink too thin to survive redrawing (a cut's edge, a faint speck)
+        raise NoDigitError("no digit found: the strokes are too faint")
     shape = shape[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     shrink = BOX / max(shape.shape)
     size = (max(1, round(shape.shape[0] * shrink)), max(1, round(shape.shape[1] * shrink)))
