@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=10, help="seed of the images mined (default: 10)")
     parser.add_argument("--fresh-per-set", type=int, default=1000, help="fresh images per set, seed 0 (default: 1000)")
     parser.add_argument(
-        "--weight", type=float, default=0.05, help="the corrections' share of each epoch (default: 0.05)"
+        "--weight", type=float, default=0.01, help="the corrections' share of each epoch (default: 0.01)"
     )
     parser.add_argument("--recipe", default="train/finetune.toml", help="recipe (default: train/finetune.toml)")
     parser.add_argument("--out", default="runs/bench-corrections", help="where the fine-tuned model goes")

@@ -66,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--extra-weight",
         type=float,
-        default=0.05,
-        help="share of each epoch's images taken by the corrections, repeated (default: 0.05)",
+        default=0.01,
+        help="share of each epoch's images taken by the corrections, repeated (default: 0.01)",
     )
     train.add_argument("--device", default="auto", help="auto (GPU if present), cpu, cuda, cuda:1 ... (default: auto)")
     train.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: 0 = one per core)")

@@ -162,7 +162,7 @@ class ExtraData:
     source: str
     images: torch.Tensor
     labels: torch.Tensor
-    weight: float = 0.05
+    weight: float = 0.01
 
     def __post_init__(self):
         if not 0 < self.weight < 1:
