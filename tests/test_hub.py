@@ -256,6 +256,8 @@ def test_deploy_space_uploads_the_app_pinned_to_the_model_in_one_commit(hub, env
         and "--extra-index-url https://download.pytorch.org/whl/cpu\n" in requirements
     )
     assert requirements.endswith((ROOT / "requirements.txt").read_text())
+    # Agents: the Space is listed as an MCP server, and installs the MCP extra its launch needs.
+    assert "mcp-server" in front.tags and "gradio[mcp]" in requirements
     assert all(TOKEN.encode() not in content for content in files.values())
 
     # The deployed files, run as a Space would: the app's loader follows the pin to the Hub.
@@ -330,6 +332,7 @@ def test_deploy_static_builds_the_pinned_model_into_a_static_space_in_one_commit
     card = SpaceCard.load(readme)
     assert card.data.sdk == "static" and card.data.app_file == "index.html" and card.data.models == [REPO]
     assert card.data.get("python_version") is None and classic in card.text and "<iframe" in card.text
+    assert "mcp-server" not in card.data.tags  # a static page is no MCP server
     assert all(TOKEN.encode() not in content for content in files.values())
     assert_token_stayed_in_the_header(hub)
 

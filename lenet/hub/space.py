@@ -116,6 +116,7 @@ def static_files(
     for key in ("sdk_version", "python_version"):
         card.data.pop(key, None)
     card.data.models = [model_repo] if model_repo else []
+    card.data.tags = [tag for tag in card.data.tags or [] if tag != "mcp-server"]  # a static page serves no MCP
     card.data.short_description = "Draw a digit; LeNet-5 reads it in your browser"
     source = f"The weights are [{model_repo}](https://huggingface.co/{model_repo})" if model_repo else ""
     model = f"{source} at revision `{revision}`." if source and revision else f"{source}." if source else ""
