@@ -57,13 +57,13 @@ class Correction:
     original: Image.Image
     label: int
     predictions: list[tuple[str, float]]  # the model's top 3, most likely first
-    model_repo: str
+    model_repo: str | None  # None: the app's bundled weights
     model_revision: str
 
 
 class CorrectionStore:
-    """Appends corrections to `folder` as a Hub-loadable dataset, within MAX_ROWS, MAX_BYTES and
-    PER_HOUR. Thread-safe: each save holds `lock` (a CommitScheduler's, when the folder is pushed,
+    """Appends corrections to `folder` as a Hub-loadable dataset, within MAX_ROWS, MAX_BYTES, PER_HOUR
+    and PER_SENDER_HOUR. Thread-safe: each save holds `lock` (a CommitScheduler's, when the folder is pushed,
     so a commit never holds a row whose images are not written yet)."""
 
     def __init__(
@@ -108,7 +108,7 @@ class CorrectionStore:
                 (self.folder / CARD_NAME).write_text(dataset_card())
             stem = uuid.uuid4().hex[:12]
             input_path, original_path = self.run / f"{stem}-input.png", self.run / f"{stem}-original.png"
-            Image.fromarray(np.ascontiguousarray(correction.levels, dtype=np.uint8), mode="L").save(input_path)
+            Image.fromarray(np.ascontiguousarray(correction.levels, dtype=np.uint8)).save(input_path)  # (28, 28): "L"
             original = correction.original.copy()
             original.thumbnail((ORIGINAL_SIDE, ORIGINAL_SIDE))
             original.save(original_path)
