@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,6 +45,15 @@ def mnist_train(data_dir) -> tuple[torch.Tensor, torch.Tensor]:
 def cli_env(data_dir) -> dict[str, str]:
     """Environment for `python -m lenet` subprocesses: the repo importable, the data root set."""
     return {**os.environ, "PYTHONPATH": str(ROOT), DATA_DIR_ENV: str(data_dir)}
+
+
+def run_lenet(env: dict[str, str], *args: str, expect: int = 0) -> subprocess.CompletedProcess:
+    """`python -m lenet ARGS` from the project's root, output captured; its exit code must be `expect`."""
+    done = subprocess.run(
+        [sys.executable, "-m", "lenet", *args], env=env, capture_output=True, text=True, timeout=600, cwd=ROOT
+    )
+    assert done.returncode == expect, done.stdout[-2000:] + done.stderr[-2000:]
+    return done
 
 
 @contextlib.contextmanager

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -13,7 +11,7 @@ from PIL import Image
 from lenet.checkpoint import load_model, read_metrics
 from lenet.training.train import evaluate
 
-from .conftest import ROOT
+from .conftest import ROOT, run_lenet
 
 SHIPPED = {"lenet5": 0.995, "lenet5-classic": 0.991, "lenet5-pieces": 0.99}  # pieces: the number reader's scorer
 
@@ -32,14 +30,7 @@ def test_shipped_checkpoint_meets_its_accuracy(name, mnist_test):
 
 
 def test_evaluate_cli_json_and_report(tmp_path, cli_env):
-    result = subprocess.run(
-        [sys.executable, "-m", "lenet", "evaluate", "--json", "--report", str(tmp_path / "report")],
-        env=cli_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_lenet(cli_env, "evaluate", "--json", "--report", str(tmp_path / "report"))
     summary = json.loads(result.stdout)
     assert summary["accuracy"] >= SHIPPED["lenet5"] and summary["test_images"] == 10_000
     # The CLI's count of misclassified digits is the one the training run recorded in its confusion matrix.
@@ -55,14 +46,7 @@ def test_evaluate_cli_json_and_report(tmp_path, cli_env):
 def test_evaluate_through_the_pipeline_gives_the_figure_training_recorded(cli_env):
     """`evaluate --through-pipeline`: MNIST's test digits as the app would render them, the figure
     that metrics.json keeps as test_accuracy_pipeline (and the README quotes)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "lenet", "evaluate", "--json", "--through-pipeline"],
-        env=cli_env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_lenet(cli_env, "evaluate", "--json", "--through-pipeline")
     summary = json.loads(result.stdout)
     recorded = read_metrics(ROOT / "checkpoints" / "lenet5")["test_accuracy_pipeline"]
     assert summary["through_pipeline"] and summary["accuracy"] == pytest.approx(recorded, abs=2e-4)

@@ -18,7 +18,7 @@ from PIL import Image
 from lenet import Predictor
 from lenet.corrections import CARD_NAME, Correction, CorrectionsError, CorrectionStore, load_corrections
 
-from .conftest import ROOT
+from .conftest import run_lenet
 from .hubserver import HubServer
 
 TOKEN = "hf_" + secrets.token_hex(16)
@@ -166,11 +166,7 @@ def test_corrections_reach_the_hub_in_one_batched_commit_and_train_from_there(tm
         assert not [request for request in hub.state.requests if TOKEN in request]
 
         # Evaluating on the repo downloads it: the CLI reports the corrections beside MNIST.
-        evaluate = subprocess.run(
-            [sys.executable, "-m", "lenet", "evaluate", "--data", DATASET, "--json"],
-            env=env, capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
-        assert evaluate.returncode == 0, evaluate.stderr
+        evaluate = run_lenet(env, "evaluate", "--data", DATASET, "--json")
         summary = json.loads(evaluate.stdout)
         assert summary["corrections"]["images"] == 3 and summary["accuracy"] > 0.99
 
@@ -186,42 +182,30 @@ def test_training_on_corrections_changes_those_predictions(tmp_path, cli_env, mn
     store = CorrectionStore(tmp_path / "corrections")
     for item in relabelled_ones(mnist_test, 16):
         store.save(item)
-    shipped = subprocess.run(
-        [sys.executable, "-m", "lenet", "evaluate", "--data", str(tmp_path / "corrections"), "--json"],
-        env=cli_env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert shipped.returncode == 0, shipped.stderr
+    shipped = run_lenet(cli_env, "evaluate", "--data", str(tmp_path / "corrections"), "--json")
     assert json.loads(shipped.stdout)["corrections"]["accuracy"] == 0  # every one read as the 1 it is
 
     out = tmp_path / "smoke"
-    train = subprocess.run(
-        [sys.executable, "-m", "lenet", "train", "--recipe", str(ROOT / "train" / "smoke.toml"), "--out", str(out),
-         "--extra-data", str(tmp_path / "corrections"), "--extra-weight", "0.05"],
-        env=cli_env, capture_output=True, text=True, timeout=600,
+    train = run_lenet(
+        cli_env, "train", "--recipe", "train/smoke.toml", "--out", str(out),
+        "--extra-data", str(tmp_path / "corrections"), "--extra-weight", "0.05",
     )  # fmt: skip
-    assert train.returncode == 0, train.stderr[-2000:]
     assert "corrections:" in train.stdout and "MNIST test" in train.stdout
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["extra_data"]["images"] == 16 and metrics["extra_data"]["weight"] == 0.05
     assert metrics["extra_data"]["accuracy"] >= 0.8, metrics["extra_data"]
     assert metrics["test_accuracy"] > 0.9  # MNIST, reported beside
-    again = subprocess.run(
-        [sys.executable, "-m", "lenet", "evaluate", "--checkpoint", str(out), "--data", str(tmp_path / "corrections")],
-        env=cli_env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert again.returncode == 0 and "on 16 corrections" in again.stdout, again.stdout + again.stderr
+    again = run_lenet(cli_env, "evaluate", "--checkpoint", str(out), "--data", str(tmp_path / "corrections"))
+    assert "on 16 corrections" in again.stdout, again.stdout
 
 
 def test_finetune_recipe_starts_from_the_shipped_weights(tmp_path, cli_env, mnist_test):
     store = CorrectionStore(tmp_path / "corrections")
     for item in relabelled_ones(mnist_test, 4):
         store.save(item)
-    run = subprocess.run(
-        [sys.executable, "-m", "lenet", "train", "--recipe", str(ROOT / "train" / "finetune.toml"), "--dry-run",
-         "--extra-data", str(tmp_path / "corrections")],
-        env=cli_env, cwd=ROOT, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stderr[-2000:]
+    run = run_lenet(
+        cli_env, "train", "--recipe", "train/finetune.toml", "--dry-run", "--extra-data", str(tmp_path / "corrections")
+    )
     assert "starting from the weights in checkpoints/lenet5" in run.stdout
     assert "mixing in 4 corrections" in run.stdout
 
@@ -236,16 +220,10 @@ def test_finetune_recipe_starts_from_the_shipped_weights(tmp_path, cli_env, mnis
 )
 def test_bad_extra_data_is_one_line(tmp_path, cli_env, args, message):
     env = {**cli_env, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf-home")}
-    run = subprocess.run(
-        [sys.executable, "-m", "lenet", "train", "--recipe", str(ROOT / "train" / "smoke.toml"), "--dry-run", *args],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert run.returncode == 2 and message in run.stderr and "Traceback" not in run.stderr, run.stderr
+    run = run_lenet(env, "train", "--recipe", "train/smoke.toml", "--dry-run", *args, expect=2)
+    assert message in run.stderr and "Traceback" not in run.stderr, run.stderr
 
 
 def test_an_empty_folder_is_not_corrections(tmp_path, cli_env):
-    run = subprocess.run(
-        [sys.executable, "-m", "lenet", "evaluate", "--data", str(tmp_path)],
-        env=cli_env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert run.returncode == 2 and "no corrections found" in run.stderr, run.stderr
+    run = run_lenet(cli_env, "evaluate", "--data", str(tmp_path), expect=2)
+    assert "no corrections found" in run.stderr, run.stderr

@@ -10,8 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -34,7 +32,7 @@ from testkit.browser import (
 from testkit.render import pad_drawing
 from testkit.wild import DigitShapes, find_fonts, pasted, sketch
 
-from .conftest import ROOT
+from .conftest import ROOT, run_lenet
 
 SCREENSHOTS = ROOT / "test-output" / "web"
 
@@ -45,15 +43,6 @@ def drawing_bytes(label: int) -> bytes:
 
 
 # ---- the ONNX graph --------------------------------------------------------------------------------
-
-
-def run_lenet(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    """`python -m lenet ARGS` from the project's root; it must succeed."""
-    done = subprocess.run(
-        [sys.executable, "-m", "lenet", *args], env=env, capture_output=True, text=True, timeout=600, cwd=ROOT
-    )
-    assert done.returncode == 0, done.stderr
-    return done
 
 
 @pytest.fixture(scope="module")
