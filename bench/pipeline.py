@@ -44,6 +44,10 @@ CHOICES = """\
 choices: components by scipy.ndimage.label on the reduced mask, and the paper's median on every other
   pixel (was: torch pointer jumping, full-size component statistics): sketch ink 7.4 -> 2.3 ms,
   predict 3.10x -> 2.3x its decode; 595 of 600 reference inputs byte-identical, bench.wild unchanged.
+  Then a transparent canvas reduced only where it is painted, the ink cleaned on the box of the ink,
+  and no copy for EXIF orientation: sketch 2.16-2.41x -> 1.74-2.04x in the same session (docs/speed.md),
+  600 bench.wild inputs byte-identical. Not added: pyspng, whose PNG decode is 27% faster than
+  Pillow's here (4.7 against 6.5 ms), for under 2 ms a drawing.
   Tried and not kept: reducing an 800 px canvas to 400 px with Image.reduce(2) (1.95x, but sketch
   accuracy 99.1% -> 98.9%); working at 256 px (2.36x, 98.9%)."""
 PHONE_SIZE = (4032, 3024)  # a 12-megapixel phone camera

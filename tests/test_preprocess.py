@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 
-from lenet.pipeline.ink import digit_mask
-from lenet.pipeline.preprocess import ImageError, NoDigitError, preprocess
+from lenet.pipeline.decode import _bounded, _bounded_strokes
+from lenet.pipeline.ink import digit_ink, digit_mask, ink_map, ink_threshold, max_filter
+from lenet.pipeline.preprocess import ImageError, NoDigitError, decode, preprocess
 from lenet.pipeline.strokes import normalize_strokes, stroke_width
 from lenet.predict import Predictor
 from testkit.render import draw, photo_bytes, sketch_value
@@ -139,3 +140,48 @@ def test_a_line_too_faint_to_redraw_is_no_digit(shape):
     ink[2 : 2 + shape[0], 2 : 2 + shape[1]] = 0.51
     with pytest.raises(NoDigitError, match="too faint"):
         normalize_strokes(ink, 0.5)
+
+
+@pytest.mark.parametrize("side", [800, 1000])
+def test_a_canvas_is_reduced_only_where_it_is_painted(side):
+    """Reducing the painted box of a transparent canvas gives the pixels reducing all of it gives."""
+    canvas = draw(
+        Image.new("RGBA", (side, side), (0, 0, 0, 0)), 4, (side * 0.3, side * 0.2, side * 0.4), 9, (0, 0, 0, 255)
+    )
+    alpha = canvas.getchannel("A")
+    assert np.array_equal(np.asarray(_bounded_strokes(alpha)), np.asarray(_bounded(alpha)))
+
+
+def _whole_image_digit_ink(ink, drop_border):
+    """digit_ink as it was before it worked on the box of the ink: every step on the whole image."""
+    threshold, core = ink_threshold(ink)
+    keep = digit_mask(ink > threshold, ink, drop_border)
+    rims = max_filter(torch.from_numpy(keep.astype(np.float32)), 3).numpy()
+    return np.clip(ink / core, 0.0, 1.0) * rims, min(threshold / core, 1.0)
+
+
+def _ink_cases():
+    sketch = draw(Image.new("RGBA", (800, 800), (0, 0, 0, 0)), 7, (200, 150, 400), 12, (0, 0, 0, 255))
+    marks = ImageDraw.Draw(sketch)
+    marks.ellipse((60, 480, 72, 492), fill=(0, 0, 0, 255))  # a speck: dropped
+    marks.line((0, 60, 300, 60), fill=(0, 0, 0, 255), width=6)  # an edge line from the border
+    photo = ink_map(decode(photo_bytes(7, shadow=True, specks=True)))  # a photo's ink: paper grain everywhere
+    half = np.zeros((300, 300), np.float32)
+    half[:, :170] = 0.3  # over half the canvas faintly inked: the paper's median is not 0
+    half[100:200, 60:80] = 1.0
+    grid = np.zeros((512, 512), np.float32)  # labelled in 4 px blocks (label_factor)
+    grid[100:300, 100] = 1.0  # a bar a pixel wide, in the blocks of columns 100-103
+    grid[200, 107] = 1.0  # a dot in the next block: one component with the bar, not a speck
+    return [ink_map(decode(sketch)), photo, half, grid]
+
+
+@pytest.mark.parametrize("case", range(4))
+@pytest.mark.parametrize("drop_border", [False, True])
+def test_digit_ink_on_the_box_of_the_ink_is_digit_ink_on_the_whole_image(case, drop_border):
+    """A sketch (mostly blank, with a speck and a line from the border), a photo's ink, a canvas over
+    half inked and strokes a block apart: working on the box of the ink changes nothing, to the last bit."""
+    ink = _ink_cases()[case]
+    digit, edge = digit_ink(ink, drop_border=drop_border)
+    whole, whole_edge = _whole_image_digit_ink(ink, drop_border)
+    assert edge == whole_edge and np.array_equal(digit, whole)
+    assert digit.any()

@@ -71,7 +71,7 @@ def decode(source: ImageSource) -> Picture:
         source = Sketch.from_gradio(source)
     if isinstance(source, Sketch):
         full = Image.fromarray(sketch_alpha(source))
-        alpha = _bounded(full, shared=False)
+        alpha = _bounded_strokes(full)
         # A canvas painted all over is no sketch.
         return Picture(alpha, is_ink=alpha.getextrema()[0] < OPAQUE, scale=max(full.size) / max(alpha.size))
     if isinstance(source, Image.Image):
@@ -82,26 +82,56 @@ def decode(source: ImageSource) -> Picture:
         image = _open(source)
     side = image.info.get(SOURCE_SIDE, max(image.size))  # before a JPEG's draft decode reduced it
     with contextlib.suppress(Exception):  # a malformed EXIF block must not lose the picture itself
-        image = ImageOps.exif_transpose(image) or image
+        if image is source:  # the caller's own image: turned on a copy
+            image = ImageOps.exif_transpose(image) or image
+        else:  # in place: without an orientation tag, no copy of every pixel
+            ImageOps.exif_transpose(image, in_place=True)
     alpha = _alpha(image)
     # Strokes painted on transparent pixels (sketches, canvas exports): the ink is where paint is, so
     # only the alpha band is reduced, a quarter of the work of reducing RGBA. An opaque alpha (its
     # least value OPAQUE or more, which no reduction can lower) marks a picture, not strokes.
     if alpha is not None and alpha.getextrema()[0] < OPAQUE:
-        alpha = _bounded(alpha, shared=False)
+        alpha = _bounded_strokes(alpha)
         if alpha.getextrema()[0] < OPAQUE:
             return Picture(alpha, is_ink=True, scale=side / max(alpha.size))
-    image = _bounded(image, shared=image is source)
+    image = _bounded(image)
     return Picture(image, is_ink=False, scale=side / max(image.size))
 
 
-def _bounded(image: Image.Image, shared: bool) -> Image.Image:
-    """`image` reduced to at most WORK_SIDE a side (box filter: every pixel counts); in place unless
-    it is `shared` (the caller's own PIL image)."""
-    if max(image.size) > WORK_SIDE:
-        image = image.copy() if shared else image
-        image.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
-    return image
+def _bounded(image: Image.Image) -> Image.Image:
+    """`image` reduced to at most WORK_SIDE a side (box filter: every pixel counts), as a new image."""
+    if max(image.size) <= WORK_SIDE:
+        return image
+    # reducing_gap as Image.thumbnail has it: from 4x WORK_SIDE a side, reduce() by whole blocks first.
+    return image.resize(_reduced_size(image.size), Image.Resampling.BOX, reducing_gap=2.0)
+
+
+def _reduced_size(size: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) with the longer side WORK_SIDE and the aspect kept."""
+    shrink = WORK_SIDE / max(size)
+    return max(1, round(size[0] * shrink)), max(1, round(size[1] * shrink))
+
+
+def _bounded_strokes(alpha: Image.Image) -> Image.Image:
+    """A transparent canvas's alpha ("L") reduced as _bounded reduces it, but only where it is painted:
+    a digit covers a fraction of its canvas, and the blank rest reduces to 0 at no cost. On a square
+    canvas under 4x WORK_SIDE a side, the same pixels as _bounded; otherwise a source pixel that lies
+    exactly on the edge of a reduced pixel's window may fall the other way (float rounding), and from
+    4x WORK_SIDE this keeps the fair box filter where _bounded first reduces by whole blocks."""
+    if max(alpha.size) <= WORK_SIDE:
+        return alpha
+    painted = alpha.getbbox()  # (left, top, right, bottom) of alpha > 0; None: nothing painted
+    if painted is None:
+        return _bounded(alpha)
+    size = _reduced_size(alpha.size)
+    step_x, step_y = alpha.width / size[0], alpha.height / size[1]  # source pixels per reduced pixel
+    # The reduced pixels whose box-filter window meets the painted box; every other one is 0.
+    left, top = math.floor(painted[0] / step_x), math.floor(painted[1] / step_y)
+    right, bottom = min(size[0], math.ceil(painted[2] / step_x)), min(size[1], math.ceil(painted[3] / step_y))
+    window = (left * step_x, top * step_y, right * step_x, bottom * step_y)
+    reduced = Image.new("L", size)
+    reduced.paste(alpha.resize((right - left, bottom - top), Image.Resampling.BOX, box=window), (left, top))
+    return reduced
 
 
 def _alpha(image: Image.Image) -> Image.Image | None:
