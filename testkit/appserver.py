@@ -98,7 +98,9 @@ class AppServer(contextlib.AbstractContextManager):
         }
         env.pop("LENET_REPO_ID", None)  # the bundled weights: serving is measured and tested, not the Hub
         with open(self.log_path, "w") as log:
-            command = [sys.executable, str(self.script)]
+            # -P: the script's own folder is not put first on sys.path (bench/numbers.py would shadow
+            # the standard library's numbers); the repository comes from PYTHONPATH.
+            command = [sys.executable, "-P", str(self.script)]
             self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         self.pid = self.process.pid
         deadline = time.monotonic() + self.timeout
