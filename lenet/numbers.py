@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from lenet.pipeline.decode import NoDigitError, decode
+from lenet.pipeline.decode import NoDigitError, Picture, decode
 from lenet.pipeline.ink import digit_ink, ink_map
 from lenet.pipeline.place import model_levels
 from lenet.pipeline.preprocess import ImageSource, ModelInput
@@ -82,18 +82,36 @@ class _Part:
     box: tuple[int, int, int, int]  # [x0, y0, x1, y1) in work pixels
 
 
-def read_number(predictor: Predictor, source: ImageSource, k: int = 3) -> NumberReading:
-    """Any image of a number -> NumberReading. Raises ImageError or NoDigitError."""
-    picture = decode(source)
+@dataclass(frozen=True)
+class NumberInk:
+    """A number's ink and its pieces: `ink` (H, W) in work pixels, `edge` its strokes' edge level,
+    `owners` (H, W) which stroke each pixel belongs to, `pieces` left to right, `height` the line's."""
+
+    ink: np.ndarray
+    edge: float
+    owners: np.ndarray
+    pieces: list[Piece]
+    height: float
+
+
+def number_ink(picture: Picture) -> NumberInk:
+    """A decoded picture of a number -> its ink, strokes and pieces. Raises NoDigitError."""
     ink, edge = digit_ink(ink_map(picture), drop_border=not picture.is_ink, near=NUMBER_NEAR)
     owners, count = stroke_owners(ink, edge)
     found = pieces(ink, owners, count)
     if not found:
         raise NoDigitError("no digit found: the image is blank")
     height = float(np.median([piece.box[2] - piece.box[0] for piece in found]))
+    return NumberInk(ink, edge, owners, found, height)
+
+
+def read_number(predictor: Predictor, source: ImageSource, k: int = 3) -> NumberReading:
+    """Any image of a number -> NumberReading. Raises ImageError or NoDigitError."""
+    picture = decode(source)
+    line = number_ink(picture)
     chosen: list[tuple[_Part, torch.Tensor]] = []
-    for piece in found:
-        chosen += _read_piece(predictor, ink, owners, edge, piece, height)
+    for piece in line.pieces:
+        chosen += _read_piece(predictor, line.ink, line.owners, line.edge, piece, line.height)
     digits = [
         DigitReading(
             box=tuple(round(v * picture.scale) for v in part.box),
@@ -118,6 +136,23 @@ def _part(ink, owners, edge, piece: Piece, left: int, right: int) -> _Part:
     return _Part(left, right, ModelInput(levels), (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1))
 
 
+def candidate_parts(
+    ink: np.ndarray, owners: np.ndarray, edge: float, piece: Piece, height: float
+) -> tuple[list[int], dict[tuple[int, int], _Part]]:
+    """(the piece's candidate columns, left end and right end included; every digit-wide part between
+    two of them, keyed by their indices): what a piece's readings are made of. The piece reader's
+    training data (lenet.training.pieces.number_parts) is made by this same function."""
+    _, left, _, right = piece.box
+    columns = [left, *cut_columns(ink, piece, max(1, int(MIN_WIDTH * height)), height), right]
+    spans = [
+        (i, j)
+        for i in range(len(columns))
+        for j in range(i + 1, len(columns))
+        if columns[j] - columns[i] <= MAX_WIDTH * height
+    ]
+    return columns, {(i, j): _part(ink, owners, edge, piece, columns[i], columns[j]) for i, j in spans}
+
+
 def _read_piece(predictor, ink, owners, edge, piece: Piece, height: float) -> list[tuple[_Part, torch.Tensor]]:
     """The best reading of one piece: itself as one digit, or cut into several."""
     _, left, _, right = piece.box
@@ -127,14 +162,8 @@ def _read_piece(predictor, ink, owners, edge, piece: Piece, height: float) -> li
     if piece.width <= MAX_WIDTH * height and float(predictor.digit_scores(whole.model_input.pixels[None])) >= SURE:
         return [(whole, predictor.probabilities(whole.model_input.pixels[None])[0])]
     # Every part between two of the candidate columns that is digit-wide, read in one batch.
-    columns = [left, *cut_columns(ink, piece, max(1, int(MIN_WIDTH * height)), height), right]
-    spans = [
-        (i, j)
-        for i in range(len(columns))
-        for j in range(i + 1, len(columns))
-        if columns[j] - columns[i] <= MAX_WIDTH * height
-    ]
-    parts = {(i, j): _part(ink, owners, edge, piece, columns[i], columns[j]) for i, j in spans}
+    columns, parts = candidate_parts(ink, owners, edge, piece, height)
+    spans = list(parts)
     readable = [span for span in spans if parts[span].model_input is not None]
     if not readable:
         return [(whole, predictor.probabilities(whole.model_input.pixels[None])[0])]

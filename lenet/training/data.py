@@ -108,31 +108,48 @@ def through_pipeline(images: torch.Tensor, name: str, cache_dir: str | Path | No
     images as the preprocessing pipeline renders them, so training sees exactly what the app and the
     CLI will feed the model.
 
-    Computed once on all cores (a few ms per image), then cached as safetensors under `cache_dir`
-    (default $XDG_CACHE_HOME/lenet, else ~/.cache/lenet), keyed by the images and the code's hash.
+    Computed once on all cores (a few ms per image), then cached (cached_tensors), keyed by the
+    images and the code's hash.
     """
+    digest = hashlib.sha256(images.numpy().tobytes()).hexdigest()[:12]
+
+    def render() -> dict[str, torch.Tensor]:
+        chunks = np.array_split(images.numpy(), max(1, len(images) // 1000))
+        return {"images": torch.from_numpy(np.concatenate(on_all_cores(_render_chunk, chunks)))}
+
+    key = f"{name}-{len(images)}-{digest}-pipeline-{pipeline_version()}"
+    cached = cached_tensors(key, render, cache_dir).get("images")
+    if cached is not None and cached.shape == (len(images), 28, 28) and cached.dtype == torch.uint8:
+        return cached
+    return render()["images"]  # a file under this key that does not hold these images: not trusted
+
+
+def on_all_cores(work, items: list) -> list:
+    """[work(item) for item in items], in one process per core (spawned: fork and torch's thread
+    pools do not mix); `work` must be a module-level function."""
+    workers = min(os.cpu_count() or 1, len(items))
+    if workers <= 1:
+        return [work(item) for item in items]
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        return list(pool.map(work, items))
+
+
+def cached_tensors(key: str, make, cache_dir: str | Path | None = None) -> dict[str, torch.Tensor]:
+    """make() -> {name: tensor}, computed once and kept as safetensors under `cache_dir` (default
+    $XDG_CACHE_HOME/lenet, else ~/.cache/lenet) as `key`.safetensors; a damaged file is rebuilt,
+    never trusted, and a cache that cannot be written only means computing it again next time."""
     cache_root = (
         Path(cache_dir) if cache_dir else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lenet"
     )
-    digest = hashlib.sha256(images.numpy().tobytes()).hexdigest()[:12]
-    path = cache_root / f"{name}-{len(images)}-{digest}-pipeline-{pipeline_version()}.safetensors"
+    path = cache_root / f"{key}.safetensors"
     if path.is_file():
-        with contextlib.suppress(Exception):  # a damaged cache is rebuilt, never trusted
-            cached = load_file(str(path))["images"]
-            if cached.shape == (len(images), 28, 28) and cached.dtype == torch.uint8:
-                return cached
-    chunks = np.array_split(images.numpy(), max(1, len(images) // 1000))
-    workers = min(os.cpu_count() or 1, len(chunks))
-    if workers > 1:
-        context = multiprocessing.get_context("spawn")  # fork and torch's thread pools do not mix
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            rendered = list(pool.map(_render_chunk, chunks))
-    else:
-        rendered = [_render_chunk(chunk) for chunk in chunks]
-    result = torch.from_numpy(np.concatenate(rendered))
-    with contextlib.suppress(OSError):  # no writable cache: recompute next time
+        with contextlib.suppress(Exception):
+            return load_file(str(path))
+    result = make()
+    with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
-        save_file({"images": result.contiguous()}, str(partial))
+        save_file({name: tensor.contiguous() for name, tensor in result.items()}, str(partial))
         partial.replace(path)
     return result

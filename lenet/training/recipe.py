@@ -42,6 +42,9 @@ class Recipe:
     # Extra "not one digit" images (lenet.training.pieces), as a share of the training digits; their
     # label is the model's last class, so num_classes is 11. For the piece reader that scores a number's cuts.
     not_a_digit: float = 0.0
+    # The candidate parts of this many synthetic numbers, cut as the number reader cuts them and each
+    # labelled as a digit or "not one digit" (lenet.training.pieces.number_parts): also for the piece reader.
+    number_parts: int = 0
     # Start from this checkpoint folder's weights (fine-tuning) instead of a random initialisation;
     # its architecture must be the recipe's [model]. "" = from scratch.
     init: str = ""
@@ -74,6 +77,10 @@ class Recipe:
             raise RecipeError(f"{source}: not_a_digit must be between 0 and 2, got {recipe.not_a_digit}")
         if recipe.not_a_digit and recipe.model.num_classes != 11:
             raise RecipeError(f"{source}: not_a_digit needs [model] num_classes = 11 (10 digits and 'not one digit')")
+        if recipe.number_parts < 0:
+            raise RecipeError(f"{source}: number_parts must be 0 or more, got {recipe.number_parts}")
+        if recipe.number_parts and recipe.model.num_classes != 11:
+            raise RecipeError(f"{source}: number_parts needs [model] num_classes = 11 (10 digits and 'not one digit')")
         return recipe
 
     def to_dict(self) -> dict[str, Any]:
