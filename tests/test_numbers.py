@@ -76,8 +76,8 @@ def touching(labels: str, into: int) -> Image.Image:
     return Image.fromarray(rgba)
 
 
-# Touching digits are read right 55-64% of the time so far (bench.numbers); these two are not yet.
-NOT_YET = pytest.mark.xfail(strict=True, reason="issue 16: touching digits, 55-64% exact in bench.numbers")
+# Touching digits are read right 58-68% of the time so far (bench.numbers); these two are not yet.
+NOT_YET = pytest.mark.xfail(strict=True, reason="issue 16: touching digits, 58-68% exact in bench.numbers")
 
 
 @pytest.mark.parametrize(
