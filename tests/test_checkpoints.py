@@ -13,7 +13,10 @@ from lenet.training.train import evaluate
 
 from .conftest import ROOT, run_lenet
 
-SHIPPED = {"lenet5": 0.995, "lenet5-classic": 0.991, "lenet5-pieces": 0.99}  # pieces: the number reader's scorer
+# pieces: the number reader's scorer, not a digit reader: trained on the parts of numbers as well, it
+# answers "not one digit" to some odd single digits (97.09%; docs/numbers.md). What it must not change,
+# single digits read as numbers, tests/test_numbers.py checks on MNIST's test digits.
+SHIPPED = {"lenet5": 0.995, "lenet5-classic": 0.991, "lenet5-pieces": 0.965}
 
 
 @pytest.mark.parametrize("name", SHIPPED)
