@@ -10,15 +10,20 @@ training digits only:
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import numpy as np
 import torch
 from PIL import Image
 from scipy import ndimage
 
+import lenet.numbers
+import lenet.pipeline.segment
 from lenet.numbers import candidate_parts, number_ink
 from lenet.pipeline.decode import NoDigitError, Sketch, decode
 from lenet.pipeline.strokes import thin
-from lenet.training.data import on_all_cores
+from lenet.training.data import cached_tensors, on_all_cores, pipeline_version
 
 CANVAS = 84  # room for three digits side by side
 KINDS = ("two", "three", "part", "sliver")
@@ -188,6 +193,24 @@ def number_parts(
         numbers = min(NUMBERS_PER_JOB, count - job * NUMBERS_PER_JOB)
         jobs.append((images.numpy()[drawn], labels.numpy()[drawn], [seed, job], numbers, not_one_digit))
     done = on_all_cores(_parts_job, jobs)
-    return torch.from_numpy(np.concatenate([d[0] for d in done])), torch.from_numpy(
-        np.concatenate([d[1] for d in done])
-    )
+    parts, part_labels = np.concatenate([d[0] for d in done]), np.concatenate([d[1] for d in done])
+    return torch.from_numpy(parts), torch.from_numpy(part_labels)
+
+
+def cached_number_parts(
+    images: torch.Tensor, labels: torch.Tensor, count: int, seed: int, not_one_digit: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """number_parts, made once for these digits, count, seed and code (the pipeline, lenet.numbers,
+    lenet.pipeline.segment and this module), then read back (lenet.training.data.cached_tensors)."""
+    code = hashlib.sha256(pipeline_version().encode())
+    for module in (lenet.numbers, lenet.pipeline.segment):
+        code.update(Path(module.__file__).read_bytes())
+    code.update(Path(__file__).read_bytes())
+    code.update(images.numpy().tobytes())
+
+    def make() -> dict[str, torch.Tensor]:
+        parts, part_labels = number_parts(images, labels, count, seed, not_one_digit)
+        return {"images": parts, "labels": part_labels}
+
+    made = cached_tensors(f"number-parts-{count}-seed{seed}-{code.hexdigest()[:12]}", make)
+    return made["images"], made["labels"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import platform
 import time
@@ -14,9 +13,6 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-import lenet.numbers as numbers_module
-import lenet.pipeline.segment as segment_module
-import lenet.training.pieces as pieces_module
 from lenet.checkpoint import (
     clear_training_state,
     load_model,
@@ -26,15 +22,8 @@ from lenet.checkpoint import (
 )
 from lenet.model import LeNet5
 from lenet.training.augment import AugmentConfig, augment
-from lenet.training.data import (
-    cached_tensors,
-    iterate_batches,
-    load_mnist,
-    pipeline_version,
-    split_train_val,
-    through_pipeline,
-)
-from lenet.training.pieces import number_parts, piece_images
+from lenet.training.data import iterate_batches, load_mnist, split_train_val, through_pipeline
+from lenet.training.pieces import cached_number_parts, piece_images
 from lenet.training.recipe import OptimConfig, Recipe, RecipeError
 
 DRY_RUN_BATCHES = 2
@@ -218,7 +207,7 @@ def prepare_data(recipe: Recipe, data_dir: str | Path | None, dry_run: bool = Fa
     if recipe.number_parts > 0:
         numbers = min(recipe.number_parts, 10) if dry_run else recipe.number_parts
         log(f"cutting {numbers:,} synthetic numbers as the number reader does, labelling each part (cached)")
-        parts = number_parts_cached(train_images, train_labels, numbers, recipe.seed, recipe.model.num_classes - 1)
+        parts = cached_number_parts(train_images, train_labels, numbers, recipe.seed, recipe.model.num_classes - 1)
         pieces = parts if pieces is None else (torch.cat([pieces[0], parts[0]]), torch.cat([pieces[1], parts[1]]))
     if recipe.pipeline_mix > 0:
         log(f"rendering {len(train_images):,} training digits through the preprocessing pipeline (cached)")
@@ -227,22 +216,6 @@ def prepare_data(recipe: Recipe, data_dir: str | Path | None, dry_run: bool = Fa
         rendered = pieces[0] if train_images.dim() == 3 else torch.stack([pieces[0], pieces[0]], dim=1)
         train_images, train_labels = torch.cat([train_images, rendered]), torch.cat([train_labels, pieces[1]])
     return Splits((train_images, train_labels), (val_images, val_labels), (test_images, test_labels))
-
-
-def number_parts_cached(
-    images: torch.Tensor, labels: torch.Tensor, count: int, seed: int, not_one_digit: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """lenet.training.pieces.number_parts, made once per digits, count, seed and code (cached_tensors)."""
-    code = hashlib.sha256(pipeline_version().encode())
-    for module in (numbers_module, segment_module, pieces_module):
-        code.update(Path(module.__file__).read_bytes())
-    code.update(images.numpy().tobytes())
-    key = f"number-parts-{count}-seed{seed}-{code.hexdigest()[:12]}"
-    made = cached_tensors(
-        key,
-        lambda: dict(zip(("images", "labels"), number_parts(images, labels, count, seed, not_one_digit), strict=True)),
-    )
-    return made["images"], made["labels"]
 
 
 def run_epochs(
