@@ -112,16 +112,27 @@ def read_number(predictor: Predictor, source: ImageSource, k: int = 3) -> Number
     """Any image of a number -> NumberReading. Raises ImageError or NoDigitError."""
     picture = decode(source)
     line = number_ink(picture)
-    chosen: list[tuple[_Part, torch.Tensor]] = []
-    for piece in line.pieces:
-        chosen += _read_piece(predictor, line.ink, line.owners, line.edge, piece, line.height)
+    wholes = [
+        (piece, _part(line.ink, line.owners, line.edge, piece, piece.box[1], piece.box[3])) for piece in line.pieces
+    ]
+    wholes = [(piece, whole) for piece, whole in wholes if whole.model_input is not None]
+    chosen: list[_Part] = []
+    if wholes:  # each piece read whole first, all in one batch
+        scores = predictor.digit_scores(torch.stack([whole.model_input.pixels for _, whole in wholes])).tolist()
+        for (piece, whole), score in zip(wholes, scores, strict=True):
+            if piece.width <= MAX_WIDTH * line.height and score >= SURE:
+                chosen.append(whole)  # a digit-wide piece read as one digit surely enough: not searched
+            else:
+                chosen += _cut_piece(predictor, line, piece, whole)
+    # The digits chosen, read by the single-digit model in one batch: (len(chosen), classes).
+    probabilities = predictor.probabilities(torch.stack([part.model_input.pixels for part in chosen])) if chosen else []
     digits = [
         DigitReading(
             box=tuple(round(v * picture.scale) for v in part.box),
-            top=predictor.top_k(probabilities, k),
+            top=predictor.top_k(row, k),
             model_input=part.model_input,
         )
-        for part, probabilities in chosen
+        for part, row in zip(chosen, probabilities, strict=True)
     ]
     confidence = math.prod(digit.top[0][1] for digit in digits)
     return NumberReading("".join(digit.top[0][0] for digit in digits), confidence, digits)
@@ -156,20 +167,15 @@ def candidate_parts(
     return columns, {(i, j): _part(ink, owners, edge, piece, columns[i], columns[j]) for i, j in spans}
 
 
-def _read_piece(predictor, ink, owners, edge, piece: Piece, height: float) -> list[tuple[_Part, torch.Tensor]]:
-    """The best reading of one piece: itself as one digit, or cut into several."""
-    _, left, _, right = piece.box
-    whole = _part(ink, owners, edge, piece, left, right)
-    if whole.model_input is None:
-        return []
-    if piece.width <= MAX_WIDTH * height and float(predictor.digit_scores(whole.model_input.pixels[None])) >= SURE:
-        return [(whole, predictor.probabilities(whole.model_input.pixels[None])[0])]
+def _cut_piece(predictor: Predictor, line: NumberInk, piece: Piece, whole: _Part) -> list[_Part]:
+    """The best way of cutting a piece into digits, or the piece `whole` as one digit if none is better."""
+    ink, owners, edge, height = line.ink, line.owners, line.edge, line.height
     # Every part between two of the candidate columns that is digit-wide, read in one batch.
     columns, parts = candidate_parts(ink, owners, edge, piece, height)
     spans = list(parts)
     readable = [span for span in spans if parts[span].model_input is not None]
     if not readable:
-        return [(whole, predictor.probabilities(whole.model_input.pixels[None])[0])]
+        return [whole]
     batch = torch.stack([parts[span].model_input.pixels for span in readable])  # (N, 1, 28, 28)
     scores = dict(zip(readable, predictor.digit_scores(batch).tolist(), strict=True))
     # Best reading of columns[0..j]: the best over i of (the best reading up to i) + the part i..j;
@@ -188,7 +194,5 @@ def _read_piece(predictor, ink, owners, edge, piece: Piece, height: float) -> li
         if options:
             best[j] = max(options, key=lambda option: option[0])
     if len(columns) - 1 not in best:  # no way of cutting it into digit-wide parts: one wide digit
-        return [(whole, predictor.probabilities(whole.model_input.pixels[None])[0])]
-    chosen = [parts[span] for span in best[len(columns) - 1][1]]
-    probabilities = predictor.probabilities(torch.stack([part.model_input.pixels for part in chosen]))
-    return list(zip(chosen, probabilities, strict=True))
+        return [whole]
+    return [parts[span] for span in best[len(columns) - 1][1]]
