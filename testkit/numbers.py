@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from lenet.training.pieces import line_of_digits
 from testkit.render import encode
 from testkit.wild import DigitShapes, ink_patch, photograph
 
@@ -30,17 +31,9 @@ def number_ink(shapes: DigitShapes, rng: np.random.Generator, length: int, kind:
         patch, label, _ = ink_patch(shapes, rng, int(height * rng.uniform(0.88, 1.0)))
         patches.append(patch)
         digits += str(label)
-    margin = 6 * SCALE
     spaces = [round(rng.uniform(*gaps) * SCALE) for _ in range(length - 1)]
-    width = 2 * margin + sum(p.shape[1] for p in patches) + sum(spaces)
-    canvas = np.zeros((height + 2 * margin + 4 * SCALE, max(width, 1)), np.float32)
-    x = margin
-    for i, patch in enumerate(patches):
-        y = margin + int(rng.integers(0, 4 * SCALE)) + (height - patch.shape[0]) // 2  # a wavy baseline
-        h, w = patch.shape
-        canvas[y : y + h, x : x + w] = np.maximum(canvas[y : y + h, x : x + w], patch)
-        x += w + (spaces[i] if i < len(spaces) else 0)
-    return canvas, digits
+    ink, _ = line_of_digits(patches, spaces, height, margin=6 * SCALE, wave=4 * SCALE, rng=rng)
+    return ink, digits
 
 
 def number_image(shapes: DigitShapes, rng: np.random.Generator, length: int, kind: str) -> tuple[bytes, str]:

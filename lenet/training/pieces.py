@@ -115,6 +115,23 @@ def styled_digit(digit: np.ndarray, height: int, rng: np.random.Generator) -> np
     return np.clip(ink, 0.0, 1.0)
 
 
+def line_of_digits(
+    digits: list[np.ndarray], spaces: list[int], height: int, margin: int, wave: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(float ink (H, W), uint8 (H, W) which digit's ink is strongest at each pixel): the (h, w) digit
+    inks, at most `height` tall, left to right `spaces` px apart (negative: overlapping, their ink
+    merged), each centred on a line `height` tall and moved down by up to `wave` px (a wavy baseline),
+    with `margin` px around."""
+    width = 2 * margin + sum(digit.shape[1] for digit in digits) + sum(spaces)
+    layers = np.zeros((len(digits), height + 2 * margin + wave, max(width, 1)), np.float32)
+    x = margin
+    for i, digit in enumerate(digits):
+        y = margin + int(rng.integers(0, wave)) + (height - digit.shape[0]) // 2
+        layers[i, y : y + digit.shape[0], x : x + digit.shape[1]] = digit
+        x += digit.shape[1] + (spaces[i] if i < len(spaces) else 0)
+    return layers.max(0), layers.argmax(0).astype(np.uint8)
+
+
 def synthetic_number(
     images: np.ndarray, labels: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, list[int]]:
@@ -124,16 +141,9 @@ def synthetic_number(
     gaps = GAPS[rng.choice(len(GAPS), p=GAP_SHARES)]
     picks = rng.integers(len(images), size=length)
     digits = [styled_digit(images[i], int(DIGIT_HEIGHT * rng.uniform(0.88, 1.0)), rng) for i in picks]
-    margin = DIGIT_HEIGHT // 4
     spaces = [round(rng.uniform(*gaps) * DIGIT_HEIGHT / 28) for _ in range(length - 1)]
-    width = 2 * margin + sum(digit.shape[1] for digit in digits) + sum(spaces)
-    layers = np.zeros((length, DIGIT_HEIGHT + 2 * margin + DIGIT_HEIGHT // 7, max(width, 1)), np.float32)
-    x = margin
-    for i, digit in enumerate(digits):
-        y = margin + int(rng.integers(0, DIGIT_HEIGHT // 7)) + (DIGIT_HEIGHT - digit.shape[0]) // 2  # a wavy line
-        layers[i, y : y + digit.shape[0], x : x + digit.shape[1]] = digit
-        x += digit.shape[1] + (spaces[i] if i < len(spaces) else 0)
-    return layers.max(0), layers.argmax(0).astype(np.uint8), [int(labels[i]) for i in picks]
+    ink, owner = line_of_digits(digits, spaces, DIGIT_HEIGHT, DIGIT_HEIGHT // 4, DIGIT_HEIGHT // 7, rng)
+    return ink, owner, [int(labels[i]) for i in picks]
 
 
 def labelled_parts(ink: np.ndarray, owner: np.ndarray, digits: list[int], not_one_digit: int) -> list[tuple]:
