@@ -31,10 +31,19 @@ APP_PAD = "#sketchpad canvas"  # the Gradio app's drawing pad
 WEB_PAD = "canvas#pad"  # the browser edition's
 
 
+def pad_box(frame, pad: str = APP_PAD, timeout: float = 60_000) -> dict:
+    """The drawing pad's page box, once pad.js listens to it. A canvas is shown before its script has
+    run; pad.js sets the canvas's width (a `width` attribute) in the same call that adds its pointer
+    listeners, so a stroke sent before that would be lost."""
+    canvas = frame.locator(f"{pad}[width]").first
+    canvas.wait_for(state="visible", timeout=timeout)
+    return canvas.bounding_box()
+
+
 def digit_strokes(frame, label: int, pad: str = APP_PAD) -> list[list[tuple[float, float]]]:
     """DIGITS[label] as page coordinates on the drawing pad `pad`: each stroke's points, 8 steps
     between the digit's own points (a hand's stroke, not jumps)."""
-    box = frame.locator(pad).first.bounding_box()
+    box = pad_box(frame, pad)
     side = min(box["width"], box["height"])
     left, top = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
     strokes = []
@@ -53,7 +62,7 @@ NUMBER_PAD = "#numberpad canvas"  # the app's pad for a whole number
 def number_strokes(frame, labels: str, pad: str = NUMBER_PAD) -> list[list[tuple[float, float]]]:
     """The digits of `labels` (from DIGITS) side by side on a wide pad, each in a square 60% of the
     pad's height, 0.8 of that apart: each stroke's points, 8 steps between the digit's own points."""
-    box = frame.locator(pad).first.bounding_box()
+    box = pad_box(frame, pad)
     side = 0.6 * box["height"]
     strokes = []
     for i, label in enumerate(labels):

@@ -24,7 +24,15 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from testkit.browser import NUMBER_PAD, digit_strokes, mouse_stroke, number_strokes, stroke_digit, touch_digit
+from testkit.browser import (
+    NUMBER_PAD,
+    digit_strokes,
+    mouse_stroke,
+    number_strokes,
+    pad_box,
+    stroke_digit,
+    touch_digit,
+)
 from testkit.render import data_url, pad_drawing, photo_bytes
 
 from .conftest import DESKTOP, PHONE, ROOT, children_running, running_app, wait_gone
@@ -202,7 +210,7 @@ def test_bad_files_get_a_message_not_an_error(client, tmp_path):
 
 def open_app(page, url: str):
     page.goto(url)
-    page.locator("#sketchpad canvas").first.wait_for(state="visible", timeout=60_000)
+    pad_box(page)  # shown and listening
 
 
 def shown_label(frame, timeout: float = 30) -> tuple[str, int]:
@@ -339,7 +347,7 @@ def test_a_stroke_begun_outside_the_pad_draws(page, app_url):
     """A mouse pressed beside the pad and dragged into it draws from where it comes in, and goes on
     drawing when it leaves and comes back; a press outside that never enters draws nothing."""
     open_app(page, app_url)
-    box = page.locator("#sketchpad canvas").bounding_box()
+    box = pad_box(page)
     middle = box["y"] + box["height"] / 2
     mouse_stroke(page, [(box["x"] - 60, middle - 100), (box["x"] - 20, middle - 100)])  # beside it only
     assert page.evaluate(INK_PIXELS) == 0
@@ -457,7 +465,7 @@ def test_app_embedded_in_an_iframe(page, app_url, tmp_path):
     try:
         page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
         frame = page.frame_locator("#app")
-        frame.locator("#sketchpad canvas").first.wait_for(state="visible", timeout=60_000)
+        pad_box(frame)
         stroke_digit(page, frame, 7)
         top, classes = shown_label(frame)
         assert top == "7" and classes == 3
