@@ -48,7 +48,9 @@ def launch_options() -> dict:
     """demo.launch()'s settings, fresh each call (Gradio edits app_kwargs in place): the limits above,
     and lenet.serving.guard around Gradio's server: request bodies bounded before they are read, no request
     naming a server file it did not upload, the folders of expired uploads removed."""
-    guard = Middleware(RequestGuard, folders=received_folders, upload_bytes=MAX_FILE_BYTES)
+    guard = Middleware(
+        RequestGuard, folders=received_folders, upload_bytes=MAX_FILE_BYTES, tools=[tool.__name__ for tool in TOOLS]
+    )
     return {
         "css": CSS,
         "max_file_size": MAX_FILE_BYTES,
@@ -256,8 +258,9 @@ async def read_number(image: str) -> str:
     return await answer(lambda data: predictor.read_number(data, k=3).as_dict(), image, MAX_FILE_BYTES)
 
 
+TOOLS = (read_digit, read_number)
 # The shared text goes in once; Gradio reads the docstrings when the app is built.
-for _tool in (read_digit, read_number):
+for _tool in TOOLS:
     _tool.__doc__ = _tool.__doc__.replace("{IMAGE_ARG}", IMAGE_ARG)
 
 
@@ -342,7 +345,7 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
     # The tools run outside the queue (queue=False): a URL is awaited on the event loop (up to 10 s,
     # holding no queue slot, so slow URLs cannot hold up the page), then the prediction waits its turn
     # for the same worker processes. Gradio's MCP server calls them in process, not over HTTP.
-    for tool in (read_digit, read_number):
+    for tool in TOOLS:
         gr.api(tool, api_name=tool.__name__, api_description=description(tool), queue=False)
 
 # A bounded queue: past QUEUE_SIZE waiting requests (seconds of work), people are told the app is busy

@@ -24,7 +24,7 @@ from gradio.data_classes import ImageData
 from PIL import Image
 
 from lenet import ImageError, Predictor
-from lenet.serving.guard import JSON_BYTES, NOT_RECEIVED, is_received_file, sweep_empty_folders
+from lenet.serving.guard import JSON_BYTES, NOT_RECEIVED, RequestGuard, is_received_file, sweep_empty_folders
 from lenet.serving.pad import USAGE, DrawingPad
 from lenet.serving.ui import PhotoInput
 from testkit.appserver import memory_mib
@@ -237,6 +237,28 @@ def test_request_bodies_are_bounded(app, http):
 
 
 # ---- 4. expired uploads leave no folders -----------------------------------------------------------
+
+
+def test_only_the_named_tools_and_mcp_take_large_bodies():
+    """RequestGuard's tool routes: the MCP server's and the direct calls of the endpoints named in
+    `tools`, nothing else (a page endpoint, a longer name, another prefix)."""
+    routes = RequestGuard(None, lambda: [], 1, tools=["read_digit", "read_number"]).tool_routes
+    taken = [
+        "/gradio_api/mcp/",
+        "/gradio_api/mcp/messages/",
+        "/gradio_api/call/read_digit",
+        "/gradio_api/run/read_number/",
+    ]
+    refused = [
+        "/gradio_api/call/read_digits",
+        "/gradio_api/call/predict_sketch",
+        "/call/read_digit",
+        "/gradio_api/upload",
+    ]
+    assert all(routes.fullmatch(path) for path in taken)
+    assert not any(routes.fullmatch(path) for path in refused)
+    alone = RequestGuard(None, lambda: [], 1).tool_routes  # no tools: MCP only
+    assert alone.fullmatch("/gradio_api/mcp/") and not alone.fullmatch("/gradio_api/call/read_digit")
 
 
 def test_sweep_removes_only_old_empty_hash_folders(tmp_path):

@@ -154,3 +154,29 @@ def test_every_shipped_recipe_parses_into_a_model(recipe_file):
     recipe = Recipe.from_toml(recipe_file)
     assert recipe.name == recipe_file.stem and recipe.epochs >= 1
     assert 60_000 < LeNet5(recipe.model).num_parameters() < 65_000
+
+
+def test_a_cache_file_that_does_not_hold_what_make_gives_is_made_again(tmp_path):
+    """cached_tensors: a damaged file, or one with other names, shapes or types than `valid` wants,
+    is never returned: made again and replaced; a good one is read back without calling make()."""
+    from safetensors.torch import save_file
+
+    from lenet.training.data import cached_tensors
+
+    calls = []
+
+    def make() -> dict[str, torch.Tensor]:
+        calls.append(1)
+        return {"images": torch.arange(6, dtype=torch.uint8).reshape(2, 3)}
+
+    def valid(tensors: dict[str, torch.Tensor]) -> bool:
+        images = tensors.get("images")
+        return images is not None and images.shape == (2, 3) and images.dtype == torch.uint8
+
+    path = tmp_path / "key.safetensors"
+    save_file({"images": torch.zeros(5, 5)}, str(path))  # another shape and type under the same key
+    assert cached_tensors("key", make, tmp_path, valid)["images"].tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert len(calls) == 1 and load_file(str(path))["images"].shape == (2, 3)  # replaced
+    assert cached_tensors("key", make, tmp_path, valid)["images"].shape == (2, 3) and len(calls) == 1
+    path.write_bytes(b"not a safetensors file")
+    assert cached_tensors("key", make, tmp_path, valid)["images"].shape == (2, 3) and len(calls) == 2

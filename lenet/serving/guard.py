@@ -29,10 +29,9 @@ log = logging.getLogger("lenet.serving.guard")
 # over (measured in Chromium), so 512 KiB is generous. A multipart upload is one image of at most
 # max_file_size plus its form fields.
 JSON_BYTES = 512 * 1024
-# The tools' own routes (MCP, and the HTTP API's direct calls of read_digit and read_number) may carry
-# a whole image as a data: URL: at most INLINE_BYTES as base64 (4/3 as many bytes) plus the call.
+# The tools' own routes (MCP, and the HTTP API's direct calls of the tools: RequestGuard's `tools`) may
+# carry a whole image as a data: URL: at most INLINE_BYTES as base64 (4/3 as many bytes) plus the call.
 TOOL_BYTES = INLINE_BYTES * 4 // 3 + 64 * 1024
-TOOL_ROUTES = re.compile(r"/gradio_api/(mcp(/.*)?|(call|run)/read_(digit|number))/?")
 FORM_OVERHEAD_BYTES = 64 * 1024
 HASH_NAME = re.compile(r"[0-9a-f]{32,64}")  # sha256 / blake2 hex digests, as Gradio names cache folders
 MAX_PATH_CHARS = 1024  # an upload's path in Gradio's cache is about 100 characters
@@ -74,8 +73,8 @@ class RequestGuard:
     - multipart bodies (uploads) must declare a Content-Length of at most
       `upload_bytes` plus FORM_OVERHEAD_BYTES; the HTTP server then enforces that length, so nothing
       past it is read;
-    - any other body is read here, up to `json_bytes` (`tool_bytes` on the tools' routes), and
-      handed on unchanged if it passes;
+    - any other body is read here, up to `json_bytes` (`tool_bytes` on the MCP server's routes and
+      the direct calls of the API endpoints named in `tools`), and handed on unchanged if it passes;
     - in a body that parses as JSON, every file object's "path" must be inside `folders()`
       (`is_received_file`). Gradio checks this only for file objects that carry its "meta"
       marker; `gr.Image` accepts a bare {"path": ...} and would open any file on the server.
@@ -88,8 +87,11 @@ class RequestGuard:
         upload_bytes: int,
         json_bytes: int = JSON_BYTES,
         tool_bytes: int = TOOL_BYTES,
+        tools: Iterable[str] = (),
     ):
         self.app, self.folders = app, folders
+        names = "|".join(re.escape(name) for name in tools) or "(?!)"  # (?!): no tool, no route
+        self.tool_routes = re.compile(rf"/gradio_api/(mcp(/.*)?|(call|run)/({names}))/?")
         self.json_bytes, self.tool_bytes, self.form_bytes = json_bytes, tool_bytes, upload_bytes + FORM_OVERHEAD_BYTES
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
@@ -111,7 +113,7 @@ class RequestGuard:
             else:
                 await self.app(scope, receive, send)
             return
-        limit = self.tool_bytes if TOOL_ROUTES.fullmatch(scope["path"]) else self.json_bytes
+        limit = self.tool_bytes if self.tool_routes.fullmatch(scope["path"]) else self.json_bytes
         too_large = f"refused: a request body may be at most {limit:,} bytes"
         if declared is not None and declared > limit:
             await self.refuse(scope, send, 413, too_large)

@@ -117,11 +117,12 @@ def through_pipeline(images: torch.Tensor, name: str, cache_dir: str | Path | No
         chunks = np.array_split(images.numpy(), max(1, len(images) // 1000))
         return {"images": torch.from_numpy(np.concatenate(on_all_cores(_render_chunk, chunks)))}
 
+    def holds_these(tensors: dict[str, torch.Tensor]) -> bool:
+        rendered = tensors.get("images")
+        return rendered is not None and rendered.shape == (len(images), 28, 28) and rendered.dtype == torch.uint8
+
     key = f"{name}-{len(images)}-{digest}-pipeline-{pipeline_version()}"
-    cached = cached_tensors(key, render, cache_dir).get("images")
-    if cached is not None and cached.shape == (len(images), 28, 28) and cached.dtype == torch.uint8:
-        return cached
-    return render()["images"]  # a file under this key that does not hold these images: not trusted
+    return cached_tensors(key, render, cache_dir, valid=holds_these)["images"]
 
 
 def on_all_cores(work, items: list) -> list:
@@ -135,17 +136,22 @@ def on_all_cores(work, items: list) -> list:
         return list(pool.map(work, items))
 
 
-def cached_tensors(key: str, make, cache_dir: str | Path | None = None) -> dict[str, torch.Tensor]:
+def cached_tensors(
+    key: str, make, cache_dir: str | Path | None = None, valid=lambda tensors: True
+) -> dict[str, torch.Tensor]:
     """make() -> {name: tensor}, computed once and kept as safetensors under `cache_dir` (default
-    $XDG_CACHE_HOME/lenet, else ~/.cache/lenet) as `key`.safetensors; a damaged file is rebuilt,
-    never trusted, and a cache that cannot be written only means computing it again next time."""
+    $XDG_CACHE_HOME/lenet, else ~/.cache/lenet) as `key`.safetensors. A file that cannot be read, or
+    whose tensors `valid` refuses (not the names, shapes or types make() gives), is never trusted:
+    it is made again and replaced. A cache that cannot be written only means computing it again."""
     cache_root = (
         Path(cache_dir) if cache_dir else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lenet"
     )
     path = cache_root / f"{key}.safetensors"
     if path.is_file():
         with contextlib.suppress(Exception):
-            return load_file(str(path))
+            cached = load_file(str(path))
+            if valid(cached):
+                return cached
     result = make()
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)

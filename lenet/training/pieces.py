@@ -222,5 +222,17 @@ def cached_number_parts(
         parts, part_labels = number_parts(images, labels, count, seed, not_one_digit)
         return {"images": parts, "labels": part_labels}
 
-    made = cached_tensors(f"number-parts-{count}-seed{seed}-{code.hexdigest()[:12]}", make)
+    def well_formed(tensors: dict[str, torch.Tensor]) -> bool:
+        parts, part_labels = tensors.get("images"), tensors.get("labels")
+        return (
+            parts is not None
+            and part_labels is not None
+            and parts.dtype == torch.uint8
+            and parts.shape[1:] == (28, 28)
+            and part_labels.dtype == torch.int64
+            and part_labels.shape == (len(parts),)
+            and bool(((part_labels >= 0) & (part_labels <= not_one_digit)).all())
+        )
+
+    made = cached_tensors(f"number-parts-{count}-seed{seed}-{code.hexdigest()[:12]}", make, valid=well_formed)
     return made["images"], made["labels"]
