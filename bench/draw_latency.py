@@ -20,7 +20,7 @@ import statistics
 
 from bench import twin_app
 from testkit.appserver import AppServer
-from testkit.browser import CHROMIUM, CHROMIUM_FLAGS, stroke_digit
+from testkit.browser import CHROMIUM, CHROMIUM_FLAGS, pad_box, stroke_digit
 
 DIGITS = (0, 1, 4, 7)
 QUIET_MS = 1500  # no change on the page for this long: the last answer is in
@@ -65,7 +65,8 @@ def open_page(browser, url: str):
     later ones reuse."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(url)
-    page.locator("#sketchpad canvas").first.wait_for(state="visible", timeout=60_000)
+    pad_box(page)  # the pad shown and listening (pad.js has run)
+    page.locator("#top3").wait_for(state="attached", timeout=60_000)  # what WATCH observes
     page.evaluate(WATCH)
     draw_round(page, [7])
     return page

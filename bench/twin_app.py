@@ -1,5 +1,5 @@
 """The app's twin for bench.draw_latency: app.py exactly (page, drawing pad, events, queue,
-launch settings, preview writing), but its predictor answers at once with constants, so the
+launch settings, inline previews), but its predictor answers at once with constants, so the
 difference between the two is the work the app does for an answer (the worker hop and the pipeline).
 
     python bench/twin_app.py      # on $GRADIO_SERVER_PORT, as testkit.appserver.AppServer starts it

@@ -2,20 +2,31 @@
 
 gradio_client spends about 140 ms of CPU on each call here (threads, polling, hashing), more than
 the server spends answering it, so on a 2-core machine it would measure itself. This client makes
-the same four requests a browser does for a photo, with one pooled httpx connection:
+the same requests a browser does for a photo, with one pooled httpx connection:
 
     POST /gradio_api/upload                        the file -> its path on the server
     POST /gradio_api/call/<endpoint>               {"data": [file]} -> {"event_id": ...}
     GET  /gradio_api/call/<endpoint>/<event_id>    server-sent events, ending in complete or error
-    GET  <url of the output image>                 the "what the model sees" preview
+
+and reads the "what the model sees" preview out of the answer, where the app sends it inline (a
+data: URL), or from its URL, for an output file.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
 import httpx
+
+
+def inline_bytes(url: str) -> bytes:
+    """The bytes of a base64 data: URL ("data:image/png;base64,...")."""
+    header, _, payload = url.partition(",")
+    if not header.startswith("data:") or not header.endswith(";base64"):
+        raise ValueError(f"not a base64 data: URL: {url[:40]!r}")
+    return base64.b64decode(payload, validate=True)
 
 
 class ApiError(RuntimeError):
@@ -58,7 +69,10 @@ class GradioHTTP:
         raise ApiError(f"{endpoint}: the event stream ended without a result")
 
     def fetch(self, file_data: dict) -> bytes:
-        """The bytes of an output file, as a browser would load it."""
+        """The bytes of an output image, as a browser would load it: decoded from a data: URL sent
+        inline, else fetched from its URL."""
+        if file_data["url"].startswith("data:"):
+            return inline_bytes(file_data["url"])
         response = self.http.get(file_data["url"])
         response.raise_for_status()
         return response.content

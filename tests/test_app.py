@@ -33,6 +33,7 @@ from testkit.browser import (
     stroke_digit,
     touch_digit,
 )
+from testkit.httpapi import inline_bytes
 from testkit.render import data_url, pad_drawing, photo_bytes
 
 from .conftest import DESKTOP, PHONE, ROOT, children_running, running_app, wait_gone
@@ -54,6 +55,14 @@ def top3(label_value: dict) -> list[tuple[str, float]]:
     return [(c["label"], c["confidence"]) for c in label_value["confidences"]]
 
 
+def preview_image(preview: dict) -> Image.Image:
+    """The "what the model sees" preview of an answer: sent inline, a PNG data URL."""
+    assert preview["url"].startswith("data:image/png;base64,") and not preview.get("path")
+    with Image.open(io.BytesIO(inline_bytes(preview["url"]))) as image:
+        image.load()  # raises on a truncated PNG
+        return image
+
+
 @pytest.mark.parametrize("label", [1, 4, 7])
 def test_predict_image_endpoint(client, tmp_path, label):
     from gradio_client import handle_file
@@ -66,8 +75,7 @@ def test_predict_image_endpoint(client, tmp_path, label):
     assert len(classes) == 3 and classes[0][0] == str(label)
     assert classes[0][1] >= classes[1][1] >= classes[2][1] > 0
     assert f"**{label}**" in message
-    with Image.open(preview) as image:
-        assert image.size == (196, 196)
+    assert preview_image(preview).size == (196, 196)
 
 
 def test_predict_sketch_endpoint(client):
@@ -75,8 +83,7 @@ def test_predict_sketch_endpoint(client):
     result, preview, message = client.predict(pad_drawing(7), api_name="/predict_sketch")
     assert result["label"] == "7" and len(top3(result)) == 3
     assert "**7**" in message
-    with Image.open(preview) as image:
-        assert image.size == (196, 196)
+    assert preview_image(preview).size == (196, 196)
     result, preview, message = client.predict("", api_name="/predict_sketch")  # a cleared pad
     assert not result.get("confidences") and preview is None and message.startswith("Draw a digit")
 
@@ -159,30 +166,19 @@ def test_the_app_answers_on_when_its_prediction_workers_are_killed(app_url):
     assert len(workers) == 2 and not set(workers) & set(killed)
 
 
-def test_a_preview_being_served_is_never_rewritten(tmp_path):
-    """gr.Image rewrites a cached output file in place each time the same image comes out again, so
-    a download of it at that moment gets a truncated file; the app's PreviewImage never does."""
+def test_the_preview_comes_inside_the_answer(tmp_path):
+    """PreviewImage sends the 196x196 preview in the answer as a PNG data URL, the model's 28x28
+    input enlarged pixel for pixel; nothing is written to Gradio's cache and the page fetches nothing."""
     import app
 
     output = app.PreviewImage()
     output.GRADIO_CACHE = str(tmp_path)
     _, preview, _ = app.predict_image(str(ROOT / "examples" / "photo-7.jpg"))
-    path = Path(output.postprocess(preview).path)
-    whole = path.read_bytes()
-    stop = threading.Event()
-
-    def same_answer_again_and_again() -> None:
-        while not stop.is_set():
-            output.postprocess(preview)
-
-    writer = threading.Thread(target=same_answer_again_and_again)
-    writer.start()
-    try:
-        reads = [path.read_bytes() for _ in range(3000)]
-    finally:
-        stop.set()
-        writer.join()
-    assert all(read == whole for read in reads)
+    sent = output.postprocess(preview).model_dump()
+    image = preview_image(sent)
+    assert image.mode == "L" and image.tobytes() == preview.tobytes()  # lossless
+    assert len(sent["url"]) < 4000 and not any(tmp_path.iterdir())
+    assert output.postprocess(None) is None and "url" in output.api_info_as_output()["properties"]
 
 
 def test_bad_files_get_a_message_not_an_error(client, tmp_path):
@@ -232,6 +228,9 @@ def clear_canvas(frame) -> None:
 INK_PIXELS = "() => document.querySelector('#sketchpad canvas').getContext('2d').getImageData(0, 0, 400, 400).data.filter((v, i) => i % 4 === 3 && v > 0).length"  # noqa: E501
 
 
+SEEN_SHOWN = "() => { const img = document.querySelector('#seen img'); return img?.src.startsWith('data:image/png;base64,') && img.complete && img.naturalWidth === 196; }"  # noqa: E501
+
+
 def settled(page, timeout: float = 30_000) -> None:
     """Wait until the pad's answer is final (lenet/serving/pad.js)."""
     page.wait_for_function("() => document.documentElement.dataset.lenetPad === 'answered'", timeout=timeout)
@@ -239,6 +238,8 @@ def settled(page, timeout: float = 30_000) -> None:
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_draw_three_digits(page, app_url, theme):
+    files = []
+    page.on("request", lambda request: files.append(request.url) if "/file=" in request.url else None)
     open_app(page, f"{app_url}?__theme={theme}")
     drawn = [7, 1, 0] if theme == "light" else [7]
     for label in drawn:
@@ -248,10 +249,13 @@ def test_draw_three_digits(page, app_url, theme):
         )
         top, classes = shown_label(page)
         assert top == str(label) and classes == 3
+        # What the model sees came inside the answer: an inline PNG, shown, with no request for a file.
+        page.wait_for_function(SEEN_SHOWN, timeout=30_000)
         page.screenshot(path=SCREENSHOTS / f"draw-{label}-{theme}.png")
         clear_canvas(page)
         page.wait_for_function("() => !document.querySelector('#top3 h2')?.innerText.trim()", timeout=30_000)
     assert "Draw a digit" in page.locator("#message").inner_text()
+    assert not [url for url in files if "seen" in url], files  # no preview fetched as a file
     page.screenshot(path=SCREENSHOTS / f"cleared-{theme}.png")
 
 
@@ -481,10 +485,10 @@ def test_screenshots_are_kept_out_of_git():
     assert ignored.returncode == 0
 
 
-def test_uploads_and_previews_are_deleted_after_a_while(tmp_path):
-    """A busy Space must not fill its disk: with LENET_CACHE_SECONDS=2, every upload and preview is
-    gone a few seconds later, and so is the folder each was in (Gradio leaves those behind: 956
-    after a 30 s burst); the example images the page shows stay."""
+def test_uploads_are_deleted_after_a_while(tmp_path):
+    """A busy Space must not fill its disk: with LENET_CACHE_SECONDS=2, every upload is gone a few
+    seconds later, and so is the folder each was in (Gradio leaves those behind: 956 after a 30 s
+    burst); the example images the page shows stay. Previews come inline and leave no file."""
     from testkit.httpapi import GradioHTTP
 
     cache = tmp_path / "gradio"
@@ -507,7 +511,7 @@ def test_uploads_and_previews_are_deleted_after_a_while(tmp_path):
             api.close()
         added = cached() - at_start
         files = {name for name in added if (cache / name).is_file()}
-        assert {name.split("/")[-1] for name in files} == {"seen.png", *(u.name for u in uploads)}
+        assert {name.split("/")[-1] for name in files} == {u.name for u in uploads}
         assert len(added - files) == len(files)  # each file in a folder of its own
         deadline = time.monotonic() + 30
         while cached() & added and time.monotonic() < deadline:
