@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -67,12 +69,21 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def _exit_on_sigterm(signum: int, frame) -> None:
+    raise SystemExit(128 + signum)  # as the shell reports a process ended by that signal
+
+
 class AppServer(contextlib.AbstractContextManager):
     """`with AppServer() as server:` -> server.url, server.pid; the child is stopped on exit.
 
     The child is `python app.py` unless `script` names another (bench/noop_app.py: the app plus a
     no-op endpoint). It gets a free loopback port in GRADIO_SERVER_PORT, no Hub (the bundled
-    weights), the repository on PYTHONPATH, and `env` on top."""
+    weights), the repository on PYTHONPATH, and `env` on top.
+
+    A SIGTERM to this process (`kill`, `pkill -f bench.draw_latency`, a CI timeout) would end it
+    without leaving the `with` block, and the child would serve on, orphaned, taking memory and
+    CPU from whatever runs next. While the outermost AppServer is open in the main thread, SIGTERM
+    raises SystemExit instead, so every open AppServer stops its child on the way out."""
 
     def __init__(
         self,
@@ -86,8 +97,21 @@ class AppServer(contextlib.AbstractContextManager):
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log_path, self.timeout = log_path, timeout
         self.script, self.env = Path(script or ROOT / "app.py"), env
+        self.sigterm_before = None  # the SIGTERM handler this server replaced, to put back on exit
+        self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> AppServer:
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            self.sigterm_before = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        try:
+            self._start()
+        except BaseException:  # no answer, or a signal while waiting: no child left behind either way
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _start(self) -> None:
+        """Start the child and wait until it answers on its URL."""
         env = {
             **os.environ,
             "GRADIO_SERVER_PORT": str(self.port),
@@ -109,12 +133,16 @@ class AppServer(contextlib.AbstractContextManager):
                 raise RuntimeError(f"the app exited with {self.process.returncode}; see {self.log_path}")
             with contextlib.suppress(OSError), urllib.request.urlopen(self.url, timeout=2) as response:
                 if response.status == 200:
-                    return self
+                    return
             time.sleep(0.5)
-        self.process.kill()
         raise TimeoutError(f"the app did not answer on {self.url} within {self.timeout:.0f} s")
 
     def __exit__(self, *exc_info) -> None:
+        if self.sigterm_before is not None:
+            signal.signal(signal.SIGTERM, self.sigterm_before)
+            self.sigterm_before = None
+        if self.process is None:
+            return
         self.process.terminate()
         try:
             self.process.wait(timeout=10)

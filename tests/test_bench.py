@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from bench import noop_app, twin_app
 from testkit.appserver import AppServer
+
+from .conftest import ROOT, wait_gone
 
 
 @pytest.mark.parametrize("script", [noop_app.SCRIPT, twin_app.SCRIPT], ids=["noop_app", "twin_app"])
@@ -16,3 +25,40 @@ def test_a_benchmark_app_starts_and_serves_the_page(tmp_path, script):
     with AppServer(log_path=log_path, timeout=180, script=script) as server:
         assert server.url.startswith("http://127.0.0.1:")
     assert "Traceback" not in log_path.read_text()
+
+
+TINY_SERVER = """import http.server, os
+http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["GRADIO_SERVER_PORT"])),
+                                http.server.SimpleHTTPRequestHandler).serve_forever()
+"""
+HOLD = """import sys, time
+from testkit.appserver import AppServer
+with AppServer(script=sys.argv[1]) as first, AppServer(script=sys.argv[1]) as second:
+    print(first.pid, second.pid, flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_benchmark_stopped_with_sigterm_leaves_no_server_behind(tmp_path):
+    """A process holding AppServers open (bench.draw_latency holds two) and stopped with SIGTERM
+    (kill, pkill, a CI timeout) stops their children on the way out, instead of leaving them serving."""
+    script = tmp_path / "serve.py"
+    script.write_text(TINY_SERVER)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(script)], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
+    )
+    children = []
+    try:
+        children = [int(pid) for pid in holder.stdout.readline().split()]
+        assert len(children) == 2 and all(Path(f"/proc/{pid}").exists() for pid in children)
+        os.kill(holder.pid, signal.SIGTERM)
+        assert holder.wait(timeout=30) == 128 + signal.SIGTERM
+        for pid in children:
+            wait_gone(pid)
+            assert not Path(f"/proc/{pid}/cmdline").exists() or not Path(f"/proc/{pid}/cmdline").read_bytes()
+    finally:
+        holder.kill()
+        for pid in children:  # a failed run must not leave its servers behind either
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
