@@ -4,12 +4,12 @@
 
 Starts the app in a child process on 127.0.0.1 (testkit/appserver.py) with one extra endpoint,
 `/noop`, that takes the same photo input and returns a fixed answer of the same shape: the Gradio
-floor (HTTP, queue, upload, output file, JSON). For each client count, that many client threads
-(testkit/httpapi.py: upload, call, result, and the preview read from the answer, as the page does) send their share of
-`--requests` example photos to /predict_image, then to /noop, and the script prints p50/p95
-latency of both, the p50 ratio (target <= 1.3), predictions per second and wrong answers (the
-example files are named after their digit). Loopback only. The clients run on the same machine as
-the server, so on a 2-core box they take some of its CPU.
+floor (HTTP, queue, upload, JSON with the preview inline). For each client count, that many client
+threads (testkit/httpapi.py: upload, call, result, and the preview read from the answer, as the
+page does) send their share of `--requests` example photos to /predict_image, then to /noop, and
+the script prints p50/p95 latency of both, the p50 ratio (target <= 1.3), predictions per second
+and wrong answers (the example files are named after their digit). Loopback only. The clients run
+on the same machine as the server, so on a 2-core box they take some of its CPU.
 """
 
 from __future__ import annotations
