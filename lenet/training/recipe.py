@@ -75,12 +75,13 @@ class Recipe:
             raise RecipeError(f"{source}: pipeline_mix must be between 0 and 1, got {recipe.pipeline_mix}")
         if not 0 <= recipe.not_a_digit <= 2:
             raise RecipeError(f"{source}: not_a_digit must be between 0 and 2, got {recipe.not_a_digit}")
-        if recipe.not_a_digit and recipe.model.num_classes != 11:
-            raise RecipeError(f"{source}: not_a_digit needs [model] num_classes = 11 (10 digits and 'not one digit')")
         if recipe.number_parts < 0:
             raise RecipeError(f"{source}: number_parts must be 0 or more, got {recipe.number_parts}")
-        if recipe.number_parts and recipe.model.num_classes != 11:
-            raise RecipeError(f"{source}: number_parts needs [model] num_classes = 11 (10 digits and 'not one digit')")
+        for pieces_data in ("not_a_digit", "number_parts"):  # both are labelled with an 11th class
+            if getattr(recipe, pieces_data) and recipe.model.num_classes != 11:
+                raise RecipeError(
+                    f"{source}: {pieces_data} needs [model] num_classes = 11 (10 digits and 'not one digit')"
+                )
         return recipe
 
     def to_dict(self) -> dict[str, Any]:
