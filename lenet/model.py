@@ -27,6 +27,11 @@ class LeNetConfig:
     dropout: float = 0.0  # before F6 and the output layer (modern only in practice)
     mean: float = 0.1307  # MNIST's pixel mean and std: the model normalises its [0, 1] input itself
     std: float = 0.3081
+    # > 0: a line reader (lenet.numbers) instead of a digit classifier. The convolutions run along a
+    # line of digits 28 px tall, as LeCun et al. (1998) ran LeNet-5 along a line (a space-displacement
+    # network), giving a column of C5 features every 4 px, and a bidirectional GRU of this many units a
+    # direction reads those columns in context; each column's last class is CTC's blank.
+    line_hidden: int = 0
 
     def __post_init__(self):
         object.__setattr__(self, "channels", tuple(self.channels))  # JSON gives a list
@@ -37,6 +42,10 @@ class LeNetConfig:
             raise ValueError(f"num_classes, channels (three) and hidden must be positive integers: {self}")
         if not 0 <= self.dropout < 1 or self.std <= 0:
             raise ValueError(f"dropout must be in [0, 1) and std positive: {self}")
+        if isinstance(self.line_hidden, bool) or not isinstance(self.line_hidden, int) or self.line_hidden < 0:
+            raise ValueError(f"line_hidden must be 0 (a digit classifier) or a positive integer: {self}")
+        if self.line_hidden and (self.variant != "modern" or self.num_classes < 2):
+            raise ValueError(f"a line reader (line_hidden > 0) is modern, with the blank as its last class: {self}")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> LeNetConfig:
@@ -117,22 +126,32 @@ class LeNet5(
             *conv_block(c3, c5),  # C5: -> (N, 120, 1, 1)
             nn.Flatten(),  # -> (N, 120)
         )
-        self.classifier = nn.Sequential(
-            nn.Dropout(dropout),
-            nn.Linear(c5, config.hidden),  # F6: -> (N, 84)
-            act,
-            nn.Dropout(dropout),
-            nn.Linear(config.hidden, config.num_classes),  # output: -> (N, 10) logits
-        )
+        if config.line_hidden:  # a line reader: C5's columns read in context, not one digit's F6
+            self.line_rnn = nn.GRU(c5, config.line_hidden, batch_first=True, bidirectional=True)
+            self.line_out = nn.Linear(2 * config.line_hidden, config.num_classes)
+        else:
+            self.classifier = nn.Sequential(
+                nn.Dropout(dropout),
+                nn.Linear(c5, config.hidden),  # F6: -> (N, 84)
+                act,
+                nn.Dropout(dropout),
+                nn.Linear(config.hidden, config.num_classes),  # output: -> (N, 10) logits
+            )
         if not modern:
             self.apply(_lecun_init)
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        """(N, 1, 28, 28) ink in [0, 1] -> (N, num_classes) logits."""
+        """(N, 1, 28, 28) ink in [0, 1] -> (N, num_classes) logits; for a line reader, (N, 1, 28, W)
+        lines -> (N, W // 4 + 1, num_classes) logits, one column every 4 px (lenet.pipeline.line)."""
         x = (pixels - self.mean) / self.std
-        # Pad with the normalised value of blank paper, not zero, so the border looks like background.
-        x = F.pad(x, (2, 2, 2, 2), value=-self.mean / self.std)  # -> (N, 1, 32, 32)
-        return self.classifier(self.features(x))
+        if not self.config.line_hidden:
+            # Pad with the normalised value of blank paper, not zero, so the border looks like background.
+            x = F.pad(x, (2, 2, 2, 2), value=-self.mean / self.std)  # -> (N, 1, 32, 32)
+            return self.classifier(self.features(x))
+        # 16 px of paper on each side, so the first and last digits are centred in a column's view.
+        x = F.pad(x, (16, 16, 2, 2), value=-self.mean / self.std)  # -> (N, 1, 32, W + 32)
+        columns = self.features[:-1](x)[:, :, 0].transpose(1, 2)  # C5 (N, 120, 1, T) -> (N, T, 120)
+        return self.line_out(self.line_rnn(columns)[0])  # (N, T, 2 * line_hidden) -> (N, T, classes)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -5,14 +5,17 @@ decode -> ink_map -> digit_ink (the single-digit pipeline: specks, shadows and e
 when it is wider than a digit or read with little confidence, cut where the reading scores best:
 every way of cutting it at its candidate columns into digit-wide parts is scored by the piece reader
 (Predictor.digit_scores: the sum over the parts of the log-probability that each is one digit, which
-two digits run together or half a digit are not) and the best-scoring reading wins. The digits
-chosen are then read by the single-digit model, as a single digit is.
+two digits run together or half a digit are not) and the best-scoring reading wins. Where the line
+reader (Predictor.line_digits) reads two or more digits in the piece, only readings with that many
+digits count: two touching digits are seldom taken for one. The digits chosen are then read by the
+single-digit model, as a single digit is; for a piece the line reader read, each digit's
+probabilities are both readers' product, renormalised.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,6 +23,7 @@ import torch
 
 from lenet.pipeline.decode import NoDigitError, Picture, decode
 from lenet.pipeline.ink import digit_ink, ink_map
+from lenet.pipeline.line import line_pixels
 from lenet.pipeline.place import model_levels
 from lenet.pipeline.preprocess import ImageSource, ModelInput
 from lenet.pipeline.segment import Piece, cut_columns, piece_ink, pieces, stroke_owners
@@ -83,6 +87,7 @@ class _Part:
     right: int
     model_input: ModelInput | None  # None: no ink between those columns
     box: tuple[int, int, int, int]  # [x0, y0, x1, y1) in work pixels
+    line_reading: torch.Tensor | None = None  # (10,) the line reader's probabilities for this digit
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,11 @@ def read_number(predictor: Predictor, source: ImageSource, k: int = 3) -> Number
                 chosen += _cut_piece(predictor, line, piece, whole)
     # The digits chosen, read by the single-digit model in one batch: (len(chosen), classes).
     probabilities = predictor.probabilities(torch.stack([part.model_input.pixels for part in chosen])) if chosen else []
+    # A digit of a run the line reader read: it saw the neighbours, the digit model the digit alone.
+    probabilities = [
+        row if part.line_reading is None else row * part.line_reading / (row * part.line_reading).sum()
+        for part, row in zip(chosen, probabilities, strict=True)
+    ]
     digits = [
         DigitReading(
             box=tuple(round(v * picture.scale) for v in part.box),
@@ -168,31 +178,48 @@ def candidate_parts(
 
 
 def _cut_piece(predictor: Predictor, line: NumberInk, piece: Piece, whole: _Part) -> list[_Part]:
-    """The best way of cutting a piece into digits, or the piece `whole` as one digit if none is better."""
-    ink, owners, edge, height = line.ink, line.owners, line.edge, line.height
+    """The best way of cutting a piece into digits (as many as the line reader reads in it, when it
+    reads two or more), or the piece `whole` as one digit if none is better."""
     # Every part between two of the candidate columns that is digit-wide, read in one batch.
-    columns, parts = candidate_parts(ink, owners, edge, piece, height)
-    spans = list(parts)
-    readable = [span for span in spans if parts[span].model_input is not None]
+    columns, parts = candidate_parts(line.ink, line.owners, line.edge, piece, line.height)
+    readable = [span for span in parts if parts[span].model_input is not None]
     if not readable:
         return [whole]
     batch = torch.stack([parts[span].model_input.pixels for span in readable])  # (N, 1, 28, 28)
     scores = dict(zip(readable, predictor.digit_scores(batch).tolist(), strict=True))
-    # Best reading of columns[0..j]: the best over i of (the best reading up to i) + the part i..j;
-    # a part with no ink adds nothing (a gap between digits).
-    best: dict[int, tuple[float, list[tuple[int, int]]]] = {0: (0.0, [])}
-    for j in range(1, len(columns)):
-        options = []
+    read = _line_reading(predictor, line, piece)
+    if len(read) >= 2 and (spans := _best_cuts(len(columns), parts, scores, count=len(read))):
+        return [replace(parts[span], line_reading=digit) for span, digit in zip(spans, read, strict=True)]
+    spans = _best_cuts(len(columns), parts, scores)
+    return [parts[span] for span in spans] if spans else [whole]  # none: one wide digit
+
+
+def _line_reading(predictor: Predictor, line: NumberInk, piece: Piece) -> list[torch.Tensor]:
+    """The digits the line reader reads in the piece's ink, each as (10,) probabilities; [] without one."""
+    if predictor.lines is None:
+        return []
+    pixels = line_pixels(piece_ink(line.ink, line.owners, piece, piece.box[1], piece.box[3]))
+    return predictor.line_digits(pixels) if pixels is not None else []
+
+
+def _best_cuts(
+    ends: int, parts: dict[tuple[int, int], _Part], scores: dict[tuple[int, int], float], count: int | None = None
+) -> list[tuple[int, int]] | None:
+    """The best-scoring reading of a piece cut at `ends` candidate columns (with `count` digits, when
+    given): its parts as (i, j) column indices, or None if there is none."""
+    # best[j][n]: the best reading of columns 0..j with n digits, (score, parts): the best over i of
+    # (the best reading up to i) + the part i..j; a part with no ink adds nothing (a gap between digits).
+    best: list[dict[int, tuple[float, list[tuple[int, int]]]]] = [{0: (0.0, [])}] + [{} for _ in range(ends - 1)]
+    for j in range(1, ends):
         for i in range(j):
-            if i not in best or (i, j) not in parts:
+            if (i, j) not in parts:
                 continue
-            score, path = best[i]
-            if (i, j) in scores:
-                options.append((score + scores[(i, j)] - PART_COST, [*path, (i, j)]))
-            else:
-                options.append((score, path))
-        if options:
-            best[j] = max(options, key=lambda option: option[0])
-    if len(columns) - 1 not in best:  # no way of cutting it into digit-wide parts: one wide digit
-        return [whole]
-    return [parts[span] for span in best[len(columns) - 1][1]]
+            for digits, (score, path) in best[i].items():
+                if (i, j) in scores:
+                    digits, score, path = digits + 1, score + scores[(i, j)] - PART_COST, [*path, (i, j)]
+                if (count is None or digits <= count) and (digits not in best[j] or score > best[j][digits][0]):
+                    best[j][digits] = (score, path)
+    readings = best[ends - 1]
+    if count is not None:
+        return readings[count][1] if count in readings else None
+    return max(readings.values(), key=lambda reading: reading[0])[1] if readings else None

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "lenet5"
 DEFAULT_PIECES = DEFAULT_CHECKPOINT.parent / "lenet5-pieces"  # the piece reader (train/pieces.toml)
+DEFAULT_LINES = DEFAULT_CHECKPOINT.parent / "lenet5-lines"  # the line reader (train/lines.toml)
 
 
 @dataclass(frozen=True)
@@ -40,22 +41,30 @@ class Prediction:
 
 
 class Predictor:
-    """Wraps a LeNet5 in eval mode, and optionally the piece reader that scores how to cut a number
-    into digits (an 11-class LeNet5: the digits and "not one digit", train/pieces.toml); thread-safe
-    for concurrent predictions (no state changes)."""
+    """Wraps a LeNet5 in eval mode, and optionally the readers that numbers need: the piece reader
+    that scores how to cut a number into digits (an 11-class LeNet5: the digits and "not one digit",
+    train/pieces.toml) and the line reader that reads a run of touching digits whole (train/lines.toml);
+    thread-safe for concurrent predictions (no state changes)."""
 
-    def __init__(self, model: LeNet5, pieces: LeNet5 | None = None):
+    def __init__(self, model: LeNet5, pieces: LeNet5 | None = None, lines: LeNet5 | None = None):
         self.model = model.eval()
         self.labels = [str(i) for i in range(model.config.num_classes)]
         self.pieces = pieces.eval() if pieces is not None else None
+        if lines is not None and not lines.config.line_hidden:
+            raise ValueError("the line reader must be a LeNet5 with line_hidden > 0 (train/lines.toml)")
+        self.lines = lines.eval() if lines is not None else None
 
     @classmethod
     def from_checkpoint(
-        cls, path: str | Path = DEFAULT_CHECKPOINT, pieces: str | Path | None = DEFAULT_PIECES
+        cls,
+        path: str | Path = DEFAULT_CHECKPOINT,
+        pieces: str | Path | None = DEFAULT_PIECES,
+        lines: str | Path | None = DEFAULT_LINES,
     ) -> Predictor:
-        """The model in `path`; the piece reader in `pieces` if that folder exists (None: without)."""
-        reader = load_model(pieces) if pieces is not None and Path(pieces).is_dir() else None
-        return cls(load_model(path), reader)
+        """The model in `path`; the piece and line readers in `pieces` and `lines` if those folders
+        exist (None: without)."""
+        readers = [load_model(folder) if folder and Path(folder).is_dir() else None for folder in (pieces, lines)]
+        return cls(load_model(path), *readers)
 
     @torch.inference_mode()
     def digit_scores(self, pixels: torch.Tensor) -> torch.Tensor:
@@ -64,6 +73,23 @@ class Predictor:
         if self.pieces is None:
             return self.model(pixels).log_softmax(dim=1).amax(dim=1)
         return self.pieces(pixels).log_softmax(dim=1)[:, :-1].amax(dim=1)  # the last class: not one digit
+
+    @torch.inference_mode()
+    def line_digits(self, pixels: torch.Tensor) -> list[torch.Tensor]:
+        """(1, 28, W) a run of digits (lenet.pipeline.line) -> the digits the line reader reads in it,
+        left to right, each as (10,) probabilities: its best path's (CTC: repeated classes merged,
+        blanks dropped), each digit's probabilities the most any of its columns gives, renormalised."""
+        probabilities = self.lines(pixels[None])[0].softmax(-1)  # (T, 11), the last class the blank
+        best = probabilities.argmax(-1).tolist()
+        blank = probabilities.shape[-1] - 1
+        runs: list[list[int]] = []  # [first, last + 1) columns of each digit read
+        for column, label in enumerate(best):
+            if label != blank and column > 0 and best[column - 1] == label:
+                runs[-1][1] = column + 1
+            elif label != blank:
+                runs.append([column, column + 1])
+        digits = [probabilities[first:last, :blank].amax(0) for first, last in runs]
+        return [digit / digit.sum() for digit in digits]
 
     @torch.inference_mode()
     def probabilities(self, pixels: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,9 @@ from .conftest import ROOT, run_lenet
 # answers "not one digit" to some odd single digits (97.09%; docs/numbers.md). What it must not change,
 # single digits read as numbers, tests/test_numbers.py checks on MNIST's test digits.
 SHIPPED = {"lenet5": 0.995, "lenet5-classic": 0.991, "lenet5-pieces": 0.965}
+# lines: exact-line accuracy per kind on 200 lines of MNIST test digits each (train/lines.toml; 92.0,
+# 95.5 and 97.0% when trained).
+LINE_BARS = {"touching": 0.9, "tight": 0.93, "spaced": 0.95}
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -53,3 +56,21 @@ def test_evaluate_through_the_pipeline_gives_the_figure_training_recorded(cli_en
     summary = json.loads(result.stdout)
     recorded = read_metrics(ROOT / "checkpoints" / "lenet5")["test_accuracy_pipeline"]
     assert summary["through_pipeline"] and summary["accuracy"] == pytest.approx(recorded, abs=2e-4)
+
+
+def test_the_shipped_line_reader_reads_lines_of_mnist_test_digits_as_its_metrics_say(mnist_test):
+    """checkpoints/lenet5-lines (train/lines.toml) reads synthetic lines of MNIST *test* digits, made
+    again here as its training run made them, exactly as often as its metrics.json records, per kind."""
+    from lenet.training.lines import KINDS, TEST_LINES, line_accuracy, synthetic_lines
+    from lenet.training.recipe import Recipe
+
+    folder = ROOT / "checkpoints" / "lenet5-lines"
+    model, metrics = load_model(folder), read_metrics(folder)
+    recipe = Recipe.from_toml(ROOT / "train" / "lines.toml")
+    assert model.config == recipe.model and metrics["recipe"] == "lines" and not metrics["dry_run"]
+    images, labels = mnist_test
+    for kind, name in enumerate(KINDS):
+        lines = synthetic_lines(images, labels, TEST_LINES // len(KINDS), recipe.seed + 2, kind)
+        accuracy = line_accuracy(model, lines)["accuracy"]
+        assert accuracy == pytest.approx(metrics["test_line_accuracy_by_kind"][name], abs=1e-6), name
+        assert accuracy >= LINE_BARS[name], (name, accuracy)

@@ -113,13 +113,38 @@ def test_corrupt_weights_and_config_are_clear_errors(tmp_path):
 
 
 def test_the_config_round_trips_through_json_and_refuses_what_it_does_not_know():
-    config = LeNetConfig(variant="classic", channels=(8, 16, 120), dropout=0.1)
-    assert LeNetConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    for config in (
+        LeNetConfig(variant="classic", channels=(8, 16, 120), dropout=0.1),
+        LeNetConfig(num_classes=11, channels=(16, 32, 128), line_hidden=64),
+    ):
+        assert LeNetConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     with pytest.raises(ValueError, match="unknown key"):
         LeNetConfig.from_dict({**config.to_dict(), "layers": 7})
-    for bad in ({"channels": [6, 16]}, {"hidden": 0}, {"dropout": 1.0}, {"num_classes": 2.5}):
+    for bad in (
+        {"channels": [6, 16]},
+        {"hidden": 0},
+        {"dropout": 1.0},
+        {"num_classes": 2.5},
+        {"line_hidden": -1},
+        {"line_hidden": True},
+        {"variant": "classic", "line_hidden": 32},
+    ):
         with pytest.raises(ValueError):
             LeNetConfig.from_dict(bad)
+
+
+@torch.no_grad()
+def test_a_line_reader_gives_a_column_every_4_pixels_whatever_the_width():
+    """The convolutions run along the line (one C5 column every 4 px, 16 px of paper each side) and
+    the GRU reads every column: its answer for a column depends on what lies far to either side."""
+    model = LeNet5(LeNetConfig(num_classes=11, line_hidden=32)).eval()
+    for width in (28, 30, 61, 300):
+        assert model(torch.rand(2, 1, 28, width)).shape == (2, width // 4 + 1, 11)
+    lines = torch.rand(2, 1, 28, 64)
+    changed = lines.clone()
+    changed[:, :, :, -8:] = 0  # the far right only, beyond what the first column's convolutions see
+    assert not torch.allclose(model(changed)[:, 0], model(lines)[:, 0])  # the GRU tells the first column
+    assert not hasattr(model, "classifier")
 
 
 def test_save_pretrained_writes_the_files_a_checkpoint_holds(tmp_path):

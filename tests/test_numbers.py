@@ -27,6 +27,7 @@ SIDE = 120  # each digit drawn in a SIDE x SIDE box
 def predictor() -> Predictor:
     predictor = Predictor.from_checkpoint()
     assert predictor.pieces is not None, "checkpoints/lenet5-pieces is missing"
+    assert predictor.lines is not None, "checkpoints/lenet5-lines is missing"
     return predictor
 
 
@@ -77,27 +78,34 @@ def touching(labels: str, into: int) -> Image.Image:
     return Image.fromarray(rgba)
 
 
-# Touching digits are read right 58-68% of the time so far (bench.numbers); these two are not yet.
-NOT_YET = pytest.mark.xfail(strict=True, reason="issue 16: touching digits, 58-68% exact in bench.numbers")
+# Two 1s whose ink runs 4 px into each other make one bar, as thick as a bold 1: read as one 1.
+MERGED_ONES = pytest.mark.xfail(strict=True, reason="issue 16: two touching 1s look like one bold 1")
 
 
 @pytest.mark.parametrize(
     "labels",
-    [
-        "17",
-        "40",
-        "04",
-        pytest.param("71", marks=NOT_YET),
-        "747",
-        pytest.param("1101", marks=NOT_YET),
-    ],
+    ["17", "40", "04", "71", "747", "4710", "0147", "1001", pytest.param("1101", marks=MERGED_ONES)],
 )
 def test_touching_digits_are_cut_where_they_read_best(predictor, labels):
-    """Neighbours whose ink runs 4 px into each other (1 px at MNIST's 28 px): no gap tells them apart."""
+    """Neighbours whose ink runs 4 px into each other (1 px at MNIST's 28 px): no gap tells them apart.
+    Without the line reader's count, 71, 4710, 0147 and 1001 were read as 7, 470, 08 and 09."""
     image = touching(labels, into=4)
     _, count = ndimage.label(np.asarray(image)[..., 3] > 0, structure=np.ones((3, 3)))
     assert count < len(labels)  # the digits' strokes touch
     assert predictor.read_number(image).number == labels
+
+
+def test_a_count_from_the_line_reader_overrules_the_best_reading_with_fewer_digits():
+    """_best_cuts: a piece whose whole reads as one digit best is cut in two when the line reader
+    reads two digits in it; with more digits than it can be cut into, there is no reading."""
+    from lenet.numbers import _best_cuts
+
+    parts = {(0, 1): "left", (1, 2): "right", (0, 2): "whole", (2, 3): "gap"}
+    scores = {(0, 1): -1.0, (1, 2): -1.2, (0, 2): -0.1}  # (2, 3) holds no ink: a gap, no digit
+    assert _best_cuts(4, parts, scores) == [(0, 2)]
+    assert _best_cuts(4, parts, scores, count=2) == [(0, 1), (1, 2)]
+    assert _best_cuts(4, parts, scores, count=1) == [(0, 2)]
+    assert _best_cuts(4, parts, scores, count=3) is None
 
 
 def test_dots_and_specks_are_ignored(predictor):

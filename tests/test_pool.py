@@ -54,27 +54,32 @@ def test_the_pool_answers_exactly_as_the_predictor_does(pool, model, tmp_path):
 
 
 def test_numbers_are_read_in_the_workers_as_in_process(model, tmp_path):
-    """With the piece reader, a pool reads numbers as Predictor.read_number does: digits, boxes, inputs."""
-    from lenet.predict import DEFAULT_PIECES
+    """With the piece and line readers, a pool reads numbers as Predictor.read_number does: digits,
+    boxes, inputs; spaced digits, and touching ones, which the line reader counts and reads."""
+    from lenet.predict import DEFAULT_LINES, DEFAULT_PIECES
     from testkit.render import encode
 
-    pieces = load_model(DEFAULT_PIECES)
+    from .test_numbers import touching
+
+    pieces, lines = load_model(DEFAULT_PIECES), load_model(DEFAULT_LINES)
     canvas = Image.new("RGBA", (700, 260), (0, 0, 0, 0))
     for i, label in enumerate((7, 4, 1)):
         draw(canvas, label, (40 + 220 * i, 40, 180), 16, (20, 20, 20, 255))
-    number = encode(canvas)
-    numbers = PredictorPool(model, workers=1, pieces=pieces)
+    numbers = {"741": encode(canvas), "4710": encode(touching("4710", into=4))}
+    pool = PredictorPool(model, workers=1, pieces=pieces, lines=lines)
+    in_process = Predictor(model, pieces, lines)
     try:
-        ours, theirs = numbers.read_number(number), Predictor(model, pieces).read_number(number)
+        readings = {truth: (pool.read_number(data), in_process.read_number(data)) for truth, data in numbers.items()}
         with pytest.raises(NoDigitError):
-            numbers.read_number(encode(Image.new("RGBA", (300, 100), (0, 0, 0, 0))))
-        assert numbers.predict(number).top == Predictor(model).predict(number).top  # digits still served
+            pool.read_number(encode(Image.new("RGBA", (300, 100), (0, 0, 0, 0))))
+        assert pool.predict(numbers["741"]).top == Predictor(model).predict(numbers["741"]).top  # digits still served
     finally:
-        numbers.close()
-    assert ours.number == theirs.number == "741" and ours.confidence == pytest.approx(theirs.confidence)
-    for mine, reference in zip(ours.digits, theirs.digits, strict=True):
-        assert mine.box == reference.box and mine.top == reference.top
-        assert (mine.model_input.levels == reference.model_input.levels).all()
+        pool.close()
+    for truth, (ours, theirs) in readings.items():
+        assert ours.number == theirs.number == truth and ours.confidence == pytest.approx(theirs.confidence)
+        for mine, reference in zip(ours.digits, theirs.digits, strict=True):
+            assert mine.box == reference.box and mine.top == reference.top
+            assert (mine.model_input.levels == reference.model_input.levels).all()
 
 
 def test_bad_input_gets_the_same_message_through_the_pool(pool, model, tmp_path):

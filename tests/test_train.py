@@ -14,7 +14,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from lenet.checkpoint import STATE_DIR, STATE_JSON, load_model
+from lenet.checkpoint import STATE_DIR, STATE_JSON, load_model, read_metrics
 from lenet.model import LeNet5
 from lenet.training.recipe import OptimConfig, Recipe, RecipeError
 from lenet.training.train import evaluate, learning_rate, train
@@ -153,7 +153,28 @@ def test_every_shipped_recipe_parses_into_a_model(recipe_file):
     """Each recipe in train/ is valid: typed, and its [model] builds a LeNet-5 of the expected size."""
     recipe = Recipe.from_toml(recipe_file)
     assert recipe.name == recipe_file.stem and recipe.epochs >= 1
-    assert 60_000 < LeNet5(recipe.model).num_parameters() < 65_000
+    if recipe.model.line_hidden:  # the line reader: wider convolutions and a GRU over their columns
+        assert 300_000 < LeNet5(recipe.model).num_parameters() < 330_000
+    else:
+        assert 60_000 < LeNet5(recipe.model).num_parameters() < 65_000
+
+
+def test_a_line_reader_recipe_trains_through_the_cli_and_is_refused_half_made(tmp_path, cli_env):
+    """train/lines.toml's dry run draws real lines of MNIST digits, trains with CTC and writes a line
+    reader that loads back; a recipe with lines but no line head (or the reverse) is refused."""
+    out = tmp_path / "lines"
+    run = [sys.executable, "-m", "lenet", "train", "--recipe", str(ROOT / "train" / "lines.toml"), "--dry-run"]
+    result = subprocess.run([*run, "--out", str(out)], env=cli_env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "ctc loss" in result.stdout and "test lines (MNIST test digits)" in result.stdout
+    model, metrics = load_model(out), read_metrics(out)
+    assert model.config.line_hidden == 128 and metrics["recipe"] == "lines" and metrics["dry_run"] is True
+    assert set(metrics["test_line_accuracy_by_kind"]) == {"touching", "tight", "spaced"}
+    for bad in ("lines = 100\n", "[model]\nnum_classes = 11\nline_hidden = 8\n"):
+        recipe = tmp_path / "half.toml"
+        recipe.write_text('name = "half"\n' + bad)
+        with pytest.raises(RecipeError, match="line reader needs both"):
+            Recipe.from_toml(recipe)
 
 
 def test_a_cache_file_that_does_not_hold_what_make_gives_is_made_again(tmp_path):

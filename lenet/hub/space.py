@@ -32,6 +32,7 @@ SPACE_FILES = (  # what a Space needs, relative to the project root (globs)
     "checkpoints/lenet5/model.safetensors",
     "checkpoints/lenet5/metrics.json",
     "checkpoints/lenet5-pieces/*.*",  # the piece reader that cuts numbers into digits
+    "checkpoints/lenet5-lines/*.*",  # the line reader that counts and reads touching digits
     "docs/**/*.png",  # the README's figures
 )
 

@@ -5,7 +5,7 @@ Space, request handling and the image pipeline took turns on one core while the 
 `PredictorPool` has the same `predict()` and `read_number()` as `Predictor`, but each call runs in
 one of `workers` processes (`python -m lenet.serving.pool`), each holding its own copy of the model:
 
-- the parent sends the model once (and the piece reader, if any), as JSON configs and safetensors
+- the parent sends the model once (and the piece and line readers, if any), as JSON configs and safetensors
   bytes, so a worker serves exactly the weights the parent loaded (from the Hub or bundled) and
   loads them strictly;
 - requests and answers are JSON frames and raw byte frames over a private socket pair, never
@@ -85,7 +85,7 @@ def _unpack(spec: dict | None, blobs: list[bytes]) -> ImageSource:
 class _Worker:
     """One `python -m lenet.serving.pool` process and the parent's end of its socket pair."""
 
-    def __init__(self, models: list[tuple[dict, bytes]], threads: int):
+    def __init__(self, models: dict[str, tuple[dict, bytes]], threads: int):
         parent_end, child_end = socket.socketpair()
         python_path = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))
         self.process = subprocess.Popen(
@@ -96,9 +96,9 @@ class _Worker:
         child_end.close()
         self.connection = Connection(parent_end.detach())
         try:
-            configs = [config for config, _ in models]  # the model, then the piece reader if any
+            configs = {role: config for role, (config, _) in models.items()}  # "model", "pieces", "lines"
             self.connection.send_bytes(json.dumps({"configs": configs, "threads": threads}).encode())
-            for _, weights in models:
+            for _, weights in models.values():
                 self.connection.send_bytes(weights)
         except OSError:  # it exited at once (cannot import torch, refused memory): wait_ready says so
             pass
@@ -140,13 +140,24 @@ class PredictorPool:
     """`Predictor.predict` in `workers` processes; thread-safe, each worker serves one call at a time.
     The constructor returns once every worker has loaded the model (WorkerError if one cannot)."""
 
-    def __init__(self, model: LeNet5, workers: int = 2, timeout: float = 10.0, pieces: LeNet5 | None = None):
+    def __init__(
+        self,
+        model: LeNet5,
+        workers: int = 2,
+        timeout: float = 10.0,
+        pieces: LeNet5 | None = None,
+        lines: LeNet5 | None = None,
+    ):
         self.timeout = timeout  # seconds one prediction may take before its worker is replaced
-        self._models = [
-            (net.config.to_dict(), save_safetensors({name: t.contiguous() for name, t in net.state_dict().items()}))
-            for net in (model, pieces)
+        nets = {"model": model, "pieces": pieces, "lines": lines}
+        self._models = {
+            role: (
+                net.config.to_dict(),
+                save_safetensors({name: t.contiguous() for name, t in net.state_dict().items()}),
+            )
+            for role, net in nets.items()
             if net is not None
-        ]
+        }
         self._threads = max(1, (os.cpu_count() or 1) // workers)  # torch threads each: the cores, shared out
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()  # every worker taken is put back
         self._running: set[_Worker] = set()
@@ -236,11 +247,11 @@ def serve(connection: Connection) -> None:
     """Worker: load the models the parent sends, then answer requests until the parent goes away."""
     setup = json.loads(connection.recv_bytes())
     torch.set_num_threads(setup["threads"])
-    models = []
-    for config in setup["configs"]:
-        models.append(LeNet5(LeNetConfig.from_dict(config)))
-        models[-1].load_state_dict(load_safetensors(connection.recv_bytes()), strict=True)
-    predictor = Predictor(*models)
+    models = {}
+    for role, config in setup["configs"].items():  # the weights come in the same order
+        models[role] = LeNet5(LeNetConfig.from_dict(config))
+        models[role].load_state_dict(load_safetensors(connection.recv_bytes()), strict=True)
+    predictor = Predictor(**models)
     connection.send_bytes(b'{"ready": true}')
     while True:
         try:
@@ -272,15 +283,17 @@ def serve(connection: Connection) -> None:
         connection.send_bytes(levels.tobytes())
 
 
-def make_predictor(model: LeNet5, workers: int, pieces: LeNet5 | None = None) -> Predictor | PredictorPool:
+def make_predictor(
+    model: LeNet5, workers: int, pieces: LeNet5 | None = None, lines: LeNet5 | None = None
+) -> Predictor | PredictorPool:
     """What the app predicts with: a PredictorPool of `workers` processes, or, where processes cannot
-    start (a sandbox without subprocesses, too little memory), a Predictor in this process. `pieces`:
-    the piece reader that numbers are cut with (lenet.numbers)."""
+    start (a sandbox without subprocesses, too little memory), a Predictor in this process. `pieces`
+    and `lines`: the piece and line readers that numbers are read with (lenet.numbers)."""
     try:
-        return PredictorPool(model, workers=workers, pieces=pieces)
+        return PredictorPool(model, workers=workers, pieces=pieces, lines=lines)
     except WorkerError as err:
         log.warning("%s; predicting in the app's own process instead", err)
-        return Predictor(model, pieces)
+        return Predictor(model, pieces, lines)
 
 
 if __name__ == "__main__":

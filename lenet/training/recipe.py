@@ -45,6 +45,9 @@ class Recipe:
     # The candidate parts of this many synthetic numbers, cut as the number reader cuts them and each
     # labelled as a digit or "not one digit" (lenet.training.pieces.number_parts): also for the piece reader.
     number_parts: int = 0
+    # A line reader ([model] line_hidden > 0) learns from this many synthetic lines of 1-8 MNIST
+    # training digits, read with CTC (lenet.training.lines), instead of from single digits.
+    lines: int = 0
     # Start from this checkpoint folder's weights (fine-tuning) instead of a random initialisation;
     # its architecture must be the recipe's [model]. "" = from scratch.
     init: str = ""
@@ -77,6 +80,10 @@ class Recipe:
             raise RecipeError(f"{source}: not_a_digit must be between 0 and 2, got {recipe.not_a_digit}")
         if recipe.number_parts < 0:
             raise RecipeError(f"{source}: number_parts must be 0 or more, got {recipe.number_parts}")
+        if recipe.lines < 0 or (recipe.lines > 0) != (recipe.model.line_hidden > 0):
+            raise RecipeError(f"{source}: a line reader needs both lines > 0 and [model] line_hidden > 0, or neither")
+        if recipe.lines and (recipe.init or recipe.not_a_digit or recipe.number_parts or recipe.pipeline_mix):
+            raise RecipeError(f"{source}: a line reader learns from lines alone (no init, pieces or pipeline_mix)")
         for pieces_data in ("not_a_digit", "number_parts"):  # both are labelled with an 11th class
             if getattr(recipe, pieces_data) and recipe.model.num_classes != 11:
                 raise RecipeError(

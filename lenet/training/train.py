@@ -23,6 +23,7 @@ from lenet.checkpoint import (
 from lenet.model import LeNet5
 from lenet.training.augment import AugmentConfig, augment
 from lenet.training.data import iterate_batches, load_mnist, split_train_val, through_pipeline
+from lenet.training.lines import train_lines
 from lenet.training.pieces import cached_number_parts, piece_images
 from lenet.training.recipe import OptimConfig, Recipe, RecipeError
 
@@ -337,6 +338,11 @@ def train(
         recipe = replace(recipe, epochs=1)
     torch.manual_seed(recipe.seed)  # weight initialisation
     run_device = pick_device(device)
+    if recipe.model.line_hidden:  # a line reader learns from lines of digits (lenet.training.lines)
+        model, metrics = train_lines(recipe, data_dir, dry_run, run_device, log)
+        save_checkpoint(model, out, {**metrics, "dry_run": dry_run})
+        log(f"wrote {out}")
+        return {**metrics, "dry_run": dry_run}
     model = LeNet5(recipe.model)
     if recipe.init:
         start = load_model(recipe.init)
