@@ -122,13 +122,18 @@ def test_bounds_and_bad_rows(tmp_path, mnist_test):
 
 
 PUSH = """
-import json, sys
+import json, sys, time
 import numpy as np
 from PIL import Image
 from lenet.corrections import Correction, CorrectionStore
 from lenet.hub.corrections import push_on_schedule
 folder, repo = sys.argv[1:3]
 scheduler = push_on_schedule(folder, repo, every_minutes=60)  # a batch per hour: pushed below, by hand
+# CommitScheduler pushes once as it starts, in its thread: let that finish (nothing to push yet), or
+# it may take the first correction saved below into a commit of its own.
+while getattr(scheduler, "last_future", None) is None:  # set by the thread
+    time.sleep(0.01)
+scheduler.last_future.result()
 store = CorrectionStore(folder, lock=scheduler.lock)
 for label in (3, 5, 8):
     levels = np.zeros((28, 28), np.uint8)
