@@ -142,6 +142,14 @@ def load_model(path: str | Path, map_location: str = "cpu") -> LeNet5:
     return model
 
 
+def load_digit_model(path: str | Path, map_location: str = "cpu") -> LeNet5:
+    """load_model, refusing a line reader (train/lines.toml), which reads lines, not 28x28 digits."""
+    model = load_model(path, map_location)
+    if model.config.line_hidden:
+        raise CheckpointError(f"{Path(path).name} is a line reader (numbers use it), not a digit classifier")
+    return model
+
+
 def checkpoint_files(path: str | Path) -> dict[str, bytes]:
     """{name: bytes} of the files a checkpoint folder holds (MODEL_FILES): what `push` uploads, once
     it has loaded them, so the Hub gets the bytes that were trained and evaluated."""

@@ -185,12 +185,12 @@ def _corrections(source: str):
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from lenet.checkpoint import load_model
+    from lenet.checkpoint import load_digit_model
     from lenet.training.report import write_report
     from lenet.training.train import evaluate, pick_device
 
     device = pick_device(args.device)
-    model = load_model(args.checkpoint).to(device)
+    model = load_digit_model(args.checkpoint).to(device)
     images, labels = load_mnist(args.data_dir, train=False)
     if args.through_pipeline:
         images = through_pipeline(images, "mnist-test")  # cached: the same renderings training reports on
@@ -300,10 +300,10 @@ def _deployed(args: argparse.Namespace, command: str, sha: str | None, what: str
 
 
 def cmd_export_onnx(args: argparse.Namespace) -> int:
-    from lenet.checkpoint import load_model
+    from lenet.checkpoint import load_digit_model
     from lenet.export import OPSET, export_onnx
 
-    path = export_onnx(load_model(args.checkpoint), args.out)
+    path = export_onnx(load_digit_model(args.checkpoint), args.out)
     print(f"wrote {path} ({path.stat().st_size:,} bytes, opset {OPSET}, torch.onnx dynamo exporter)")
     return 0
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from lenet.checkpoint import load_model
+from lenet.checkpoint import load_digit_model, load_model
 from lenet.model import LeNet5
 from lenet.pipeline.preprocess import ImageSource, ModelInput, preprocess
 
@@ -47,6 +47,8 @@ class Predictor:
     thread-safe for concurrent predictions (no state changes)."""
 
     def __init__(self, model: LeNet5, pieces: LeNet5 | None = None, lines: LeNet5 | None = None):
+        if model.config.line_hidden:
+            raise ValueError("the model is a line reader (train/lines.toml), not a digit classifier")
         self.model = model.eval()
         self.labels = [str(i) for i in range(model.config.num_classes)]
         self.pieces = pieces.eval() if pieces is not None else None
@@ -64,7 +66,7 @@ class Predictor:
         """The model in `path`; the piece and line readers in `pieces` and `lines` if those folders
         exist (None: without)."""
         readers = [load_model(folder) if folder and Path(folder).is_dir() else None for folder in (pieces, lines)]
-        return cls(load_model(path), *readers)
+        return cls(load_digit_model(path), *readers)
 
     @torch.inference_mode()
     def digit_scores(self, pixels: torch.Tensor) -> torch.Tensor:

@@ -74,3 +74,17 @@ def test_the_shipped_line_reader_reads_lines_of_mnist_test_digits_as_its_metrics
         accuracy = line_accuracy(model, lines)["accuracy"]
         assert accuracy == pytest.approx(metrics["test_line_accuracy_by_kind"][name], abs=1e-6), name
         assert accuracy >= LINE_BARS[name], (name, accuracy)
+
+
+def test_a_line_reader_is_refused_where_a_digit_classifier_is_needed(tmp_path, cli_env):
+    """evaluate, predict and export-onnx given the line reader's folder say what it is, no traceback."""
+    lines = str(ROOT / "checkpoints" / "lenet5-lines")
+    image = str(ROOT / "examples" / "drawn-3.png")
+    for args in (
+        ["evaluate", "--checkpoint", lines],
+        ["predict", "--checkpoint", lines, image],
+        ["export-onnx", "--checkpoint", lines, "--out", str(tmp_path / "lines.onnx")],
+    ):
+        result = run_lenet(cli_env, *args, expect=2)
+        assert result.stderr.strip() == "error: lenet5-lines is a line reader (numbers use it), not a digit classifier"
+    assert not (tmp_path / "lines.onnx").exists()

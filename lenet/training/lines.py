@@ -198,11 +198,9 @@ def train_lines(
             losses.append(loss.item())
             bar.set_postfix(loss=f"{loss.item():.3f}")
         val = line_accuracy(model, val_set)
-        seconds = time.perf_counter() - began
-        loss = float(np.mean(losses))
-        history.append({"epoch": epoch + 1, "train_loss": round(loss, 5), "val_accuracy": val["accuracy"]})
-        history[-1]["seconds"] = round(seconds, 2)
-        accuracy = val["accuracy"]
+        seconds = round(time.perf_counter() - began, 2)
+        loss, accuracy = float(np.mean(losses)), val["accuracy"]
+        history.append({"epoch": epoch + 1, "train_loss": round(loss, 5), "val_accuracy": accuracy, "seconds": seconds})
         log(f"epoch {epoch + 1:>3}/{recipe.epochs}  ctc loss {loss:.4f}  val lines {accuracy:.2%}  {seconds:.0f} s")
     wall = time.perf_counter() - start
     test = line_accuracy(model, test_set)

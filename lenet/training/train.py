@@ -339,6 +339,8 @@ def train(
     torch.manual_seed(recipe.seed)  # weight initialisation
     run_device = pick_device(device)
     if recipe.model.line_hidden:  # a line reader learns from lines of digits (lenet.training.lines)
+        if resume or extra is not None:
+            raise RecipeError(f"{recipe.name}: a line reader neither resumes nor learns from corrections")
         model, metrics = train_lines(recipe, data_dir, dry_run, run_device, log)
         save_checkpoint(model, out, {**metrics, "dry_run": dry_run})
         log(f"wrote {out}")
