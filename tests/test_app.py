@@ -365,7 +365,7 @@ def test_a_stroke_begun_outside_the_pad_draws(page, app_url):
     box = pad_box(page)
     assert box["x"] >= 45, box  # room on the page beside the pad, inside the window
     middle = box["y"] + box["height"] / 2
-    # What the pad's canvas and the page get, told if the stroke is lost (CI once lost one).
+    # What the pad's canvas and the page get, told if the stroke is lost (CI lost it twice).
     page.evaluate(SEEN_EVENTS)
     mouse_stroke(page, [(box["x"] - 40, middle - 100), (box["x"] - 10, middle - 100)])  # beside it only
     assert page.evaluate(INK_PIXELS) == 0
