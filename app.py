@@ -12,12 +12,12 @@ from gradio.utils import get_upload_folder
 from PIL import Image
 from starlette.middleware import Middleware
 
-from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError, load_model
+from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError
 from lenet.corrections import Correction, CorrectionsError
 from lenet.hub import load_serving_model, serving_pin
 from lenet.hub.corrections import open_corrections
 from lenet.pipeline.decode import decode
-from lenet.predict import DEFAULT_LINES, DEFAULT_PIECES
+from lenet.predict import load_readers
 from lenet.serving.fetch import INLINE_BYTES
 from lenet.serving.guard import RequestGuard, sweeping_lifespan
 from lenet.serving.pad import ANSWERED, DrawingPad
@@ -95,7 +95,7 @@ log.info(serving)
 # or hang on one image costs that answer, not the app. Where processes cannot start, in this one.
 # Numbers are cut into digits with the bundled piece reader (train/pieces.toml; without it, with the
 # model), and runs of touching digits counted and read by the bundled line reader (train/lines.toml).
-pieces, lines = (load_model(folder) if folder.is_dir() else None for folder in (DEFAULT_PIECES, DEFAULT_LINES))
+pieces, lines = load_readers()
 predictor = make_predictor(model, workers=CONCURRENCY, pieces=pieces, lines=lines)
 # Corrections go to LENET_FEEDBACK_DIR (a Hub-loadable dataset folder); with LENET_FEEDBACK_REPO set (and
 # HF_TOKEN able to write to it), a CommitScheduler pushes them there in batches. LENET_FEEDBACK_DIR=""

@@ -196,6 +196,22 @@ class LeNet5(
         return load_model(model_id, map_location=map_location)
 
 
+def best_path(logits: torch.Tensor) -> list[tuple[int, int, int]]:
+    """(T, classes) a line reader's output for one line -> the digits of CTC's best path, left to
+    right, each as (class, first column, last column + 1): repeated classes merged, the blank (the
+    last class) dropped."""
+    blank = logits.shape[-1] - 1
+    runs: list[list[int]] = []
+    previous = blank
+    for column, label in enumerate(logits.argmax(-1).tolist()):
+        if label != blank and label == previous:
+            runs[-1][2] = column + 1
+        elif label != blank:
+            runs.append([label, column, column + 1])
+        previous = label
+    return [(label, first, last) for label, first, last in runs]
+
+
 def _lecun_init(module: nn.Module) -> None:
     """Uniform(+-2.4 / fan_in) weights, as the paper prescribes for its tanh units."""
     if isinstance(module, nn.Conv2d | nn.Linear):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from lenet.checkpoint import load_digit_model, load_model
-from lenet.model import LeNet5
+from lenet.model import LeNet5, best_path
 from lenet.pipeline.preprocess import ImageSource, ModelInput, preprocess
 
 if TYPE_CHECKING:
@@ -18,6 +18,13 @@ if TYPE_CHECKING:
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "lenet5"
 DEFAULT_PIECES = DEFAULT_CHECKPOINT.parent / "lenet5-pieces"  # the piece reader (train/pieces.toml)
 DEFAULT_LINES = DEFAULT_CHECKPOINT.parent / "lenet5-lines"  # the line reader (train/lines.toml)
+
+
+def load_readers(
+    pieces: str | Path | None = DEFAULT_PIECES, lines: str | Path | None = DEFAULT_LINES
+) -> tuple[LeNet5 | None, LeNet5 | None]:
+    """The piece and line readers that numbers are read with, each from its folder if that exists."""
+    return tuple(load_model(folder) if folder and Path(folder).is_dir() else None for folder in (pieces, lines))
 
 
 @dataclass(frozen=True)
@@ -65,8 +72,7 @@ class Predictor:
     ) -> Predictor:
         """The model in `path`; the piece and line readers in `pieces` and `lines` if those folders
         exist (None: without)."""
-        readers = [load_model(folder) if folder and Path(folder).is_dir() else None for folder in (pieces, lines)]
-        return cls(load_digit_model(path), *readers)
+        return cls(load_digit_model(path), *load_readers(pieces, lines))
 
     @torch.inference_mode()
     def digit_scores(self, pixels: torch.Tensor) -> torch.Tensor:
@@ -82,15 +88,8 @@ class Predictor:
         left to right, each as (10,) probabilities: its best path's (CTC: repeated classes merged,
         blanks dropped), each digit's probabilities the most any of its columns gives, renormalised."""
         probabilities = self.lines(pixels[None])[0].softmax(-1)  # (T, 11), the last class the blank
-        best = probabilities.argmax(-1).tolist()
         blank = probabilities.shape[-1] - 1
-        runs: list[list[int]] = []  # [first, last + 1) columns of each digit read
-        for column, label in enumerate(best):
-            if label != blank and column > 0 and best[column - 1] == label:
-                runs[-1][1] = column + 1
-            elif label != blank:
-                runs.append([column, column + 1])
-        digits = [probabilities[first:last, :blank].amax(0) for first, last in runs]
+        digits = [probabilities[first:last, :blank].amax(0) for _, first, last in best_path(probabilities)]
         return [digit / digit.sum() for digit in digits]
 
     @torch.inference_mode()

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 import lenet.pipeline.line
 import lenet.training.pieces
-from lenet.model import LeNet5
+from lenet.model import LeNet5, best_path
 from lenet.pipeline.line import LINE_HEIGHT, line_pixels
 from lenet.training.data import cached_tensors, load_mnist, on_all_cores, split_train_val
 from lenet.training.pieces import GAPS, line_of_digits, styled_digit
@@ -123,13 +123,6 @@ def line_batches(lines: dict[str, torch.Tensor], batch_size: int, rng: np.random
         yield pixels, digits, lengths[chunk], chunk
 
 
-def greedy_digits(logits: torch.Tensor) -> list[int]:
-    """(T, classes) one line's logits -> its digits by best path (CTC: repeats merged, blanks out)."""
-    blank = logits.shape[-1] - 1
-    best = logits.argmax(-1).tolist()
-    return [c for t, c in enumerate(best) if c != blank and (t == 0 or c != best[t - 1])]
-
-
 @torch.inference_mode()
 def line_accuracy(model: LeNet5, lines: dict[str, torch.Tensor], batch_size: int = 256) -> dict[str, Any]:
     """Exact-line accuracy (every digit right, none missing or extra), in all and per kind."""
@@ -139,7 +132,7 @@ def line_accuracy(model: LeNet5, lines: dict[str, torch.Tensor], batch_size: int
         logits = model(pixels)
         truths = torch.split(digits, lengths.tolist())
         for row, i in enumerate(chunk.tolist()):
-            right[i] = greedy_digits(logits[row]) == truths[row].tolist()
+            right[i] = [label for label, _, _ in best_path(logits[row])] == truths[row].tolist()
     kinds = lines["kinds"]
     by_kind = {name: float(right[kinds == k].float().mean()) for k, name in enumerate(KINDS) if (kinds == k).any()}
     return {"accuracy": float(right.float().mean()), "by_kind": by_kind}
