@@ -88,12 +88,12 @@ def steps(path: Path, predictor: Predictor, repeat: int) -> dict[str, float]:
     picture = decode(path)
     ink = ink_map(picture)
     digit, edge = digit_ink(ink, drop_border=not picture.is_ink)
-    levels = model_levels(normalize_strokes(digit, edge))
+    levels = model_levels([normalize_strokes(digit, edge)])[0]
     pixels = torch.from_numpy(levels.astype(np.float32) / 255)[None, None]
     return {
         "decode": p50_ms(lambda: decode(path), repeat),
         "ink": p50_ms(lambda: digit_ink(ink_map(picture), drop_border=not picture.is_ink), repeat),
-        "strokes": p50_ms(lambda: model_levels(normalize_strokes(digit, edge)), repeat),
+        "strokes": p50_ms(lambda: model_levels([normalize_strokes(digit, edge)])[0], repeat),
         "model": p50_ms(lambda: predictor.probabilities(pixels), repeat),
     }
 

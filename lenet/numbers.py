@@ -117,9 +117,8 @@ def read_number(predictor: Predictor, source: ImageSource, k: int = 3) -> Number
     """Any image of a number -> NumberReading. Raises ImageError or NoDigitError."""
     picture = decode(source)
     line = number_ink(picture)
-    wholes = [
-        (piece, _part(line.ink, line.owners, line.edge, piece, piece.box[1], piece.box[3])) for piece in line.pieces
-    ]
+    spans = [(piece, piece.box[1], piece.box[3]) for piece in line.pieces]
+    wholes = zip(line.pieces, _parts(line.ink, line.owners, line.edge, spans), strict=True)
     wholes = [(piece, whole) for piece, whole in wholes if whole.model_input is not None]
     chosen: list[_Part] = []
     if wholes:  # each piece read whole first, all in one batch
@@ -148,16 +147,25 @@ def read_number(predictor: Predictor, source: ImageSource, k: int = 3) -> Number
     return NumberReading("".join(digit.top[0][0] for digit in digits), confidence, digits)
 
 
-def _part(ink, owners, edge, piece: Piece, left: int, right: int) -> _Part:
-    alone = piece_ink(ink, owners, piece, left, right)
-    rows, cols = np.flatnonzero((alone > edge).any(1)), np.flatnonzero((alone > edge).any(0))
-    if len(rows) == 0:
-        return _Part(left, right, None, (left, 0, right, 0))
-    try:
-        levels = model_levels(normalize_strokes(alone, edge))
-    except NoDigitError:  # a sliver too faint to redraw: no digit, as no ink
-        return _Part(left, right, None, (left, 0, right, 0))
-    return _Part(left, right, ModelInput(levels), (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1))
+def _parts(ink, owners, edge, spans: list[tuple[Piece, int, int]]) -> list[_Part]:
+    """Each (piece, left, right) span's ink normalised as a single digit is, placed in one batch."""
+    fitted = []  # (the fitted digit or None for no ink, its box)
+    for piece, left, right in spans:
+        alone = piece_ink(ink, owners, piece, left, right)
+        rows, cols = np.flatnonzero((alone > edge).any(1)), np.flatnonzero((alone > edge).any(0))
+        try:
+            digit = normalize_strokes(alone, edge) if len(rows) else None
+        except NoDigitError:  # a sliver too faint to redraw: no digit, as no ink
+            digit = None
+        if digit is None:
+            fitted.append((None, (left, 0, right, 0)))
+        else:
+            fitted.append((digit, (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)))
+    levels = iter(model_levels([digit for digit, _ in fitted if digit is not None]))
+    return [
+        _Part(left, right, ModelInput(next(levels)) if digit is not None else None, box)
+        for (_, left, right), (digit, box) in zip(spans, fitted, strict=True)
+    ]
 
 
 def candidate_parts(
@@ -174,7 +182,8 @@ def candidate_parts(
         for j in range(i + 1, len(columns))
         if columns[j] - columns[i] <= MAX_WIDTH * height
     ]
-    return columns, {(i, j): _part(ink, owners, edge, piece, columns[i], columns[j]) for i, j in spans}
+    parts = _parts(ink, owners, edge, [(piece, columns[i], columns[j]) for i, j in spans])
+    return columns, dict(zip(spans, parts, strict=True))
 
 
 def _cut_piece(predictor: Predictor, line: NumberInk, piece: Piece, whole: _Part) -> list[_Part]:

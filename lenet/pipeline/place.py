@@ -16,11 +16,12 @@ SIZE = 28  # the model's input side
 BOX = 20  # MNIST fits each digit into 20x20 and centres its mass in 28x28
 
 
-def on_canvas(digit: np.ndarray) -> torch.Tensor:
-    """A fitted (h, w) digit, h and w <= BOX, in [0, 1] -> (1, 1, 28, 28) float32 with it at the top left."""
-    height, width = digit.shape
-    canvas = torch.zeros(1, 1, SIZE, SIZE)
-    canvas[0, 0, :height, :width] = torch.from_numpy(np.ascontiguousarray(digit, dtype=np.float32))
+def on_canvas(digits: list[np.ndarray]) -> torch.Tensor:
+    """Fitted (h, w) digits, h and w <= BOX, in [0, 1] -> (N, 1, 28, 28) float32, each at the top left."""
+    canvas = torch.zeros(len(digits), 1, SIZE, SIZE)
+    for i, digit in enumerate(digits):
+        height, width = digit.shape
+        canvas[i, 0, :height, :width] = torch.from_numpy(np.ascontiguousarray(digit, dtype=np.float32))
     return canvas
 
 
@@ -54,8 +55,9 @@ def quantize(canvas: torch.Tensor) -> torch.Tensor:
     return torch.round(canvas.clamp(0, 1) * 255)
 
 
-def model_levels(digit: np.ndarray) -> np.ndarray:
-    """A fitted (h, w) digit -> (28, 28) uint8: centred by mass and quantised. Raises NoDigitError."""
-    if not digit.sum() > 0:
+def model_levels(digits: list[np.ndarray]) -> np.ndarray:
+    """Fitted (h, w) digits -> (N, 28, 28) uint8: each centred by mass and quantised, all in one batch
+    (a number's candidate parts are many). Raises NoDigitError for a blank one."""
+    if not all(digit.sum() > 0 for digit in digits):
         raise NoDigitError("no digit found: the image is blank")
-    return center_by_mass(quantize(on_canvas(digit)))[0, 0].numpy().astype(np.uint8)
+    return center_by_mass(quantize(on_canvas(digits)))[:, 0].numpy().astype(np.uint8)

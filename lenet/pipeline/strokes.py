@@ -27,26 +27,44 @@ def stroke_width(mask: np.ndarray) -> float:
     return 8 * area / (math.pi * edges) if edges else 0.0
 
 
+def _removable(step: int) -> np.ndarray:
+    """(256,) bool: whether Zhang-Suen's sub-step `step` (0 or 1) removes an ink pixel whose eight
+    neighbours, P2 (north) to P9 (north-west) clockwise, are the bits of the index, P2 the lowest."""
+    codes = np.arange(256)
+    n = [(codes >> i) & 1 == 1 for i in range(8)]  # P2..P9
+    count = sum(x.astype(np.int8) for x in n)
+    transitions = sum((~n[i] & n[(i + 1) % 8]).astype(np.int8) for i in range(8))  # 0 -> 1 going round
+    if step == 0:
+        keep_shape = ~(n[0] & n[2] & n[4]) & ~(n[2] & n[4] & n[6])
+    else:
+        keep_shape = ~(n[0] & n[2] & n[6]) & ~(n[0] & n[4] & n[6])
+    return (count >= 2) & (count <= 6) & (transitions == 1) & keep_shape
+
+
+_REMOVABLE = (_removable(0), _removable(1))
+# Where P2..P9 lie in the mask padded by one pixel, relative to the pixel's own top-left neighbour.
+_NEIGHBOURS = ((0, 1), (0, 2), (1, 2), (2, 2), (2, 1), (2, 0), (1, 0), (0, 0))
+
+
 def thin(mask: np.ndarray) -> np.ndarray:
     """Zhang-Suen thinning of a boolean (H, W) mask to lines one pixel wide, connectivity kept."""
-    image = np.pad(mask.astype(bool), 1)
-    offsets = ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))  # P2..P9 clockwise from north
+    padded = np.pad(mask.astype(bool), 1)  # a blank frame: every pixel has eight neighbours
+    image = padded[1:-1, 1:-1]  # a view: removing from it removes from `padded`
+    height, width = image.shape
+    levels = padded.view(np.uint8)
     while True:
         changed = False
-        for step in (0, 1):
-            n = [np.roll(image, (-dy, -dx), axis=(0, 1)) for dy, dx in offsets]
-            count = sum(x.astype(np.int8) for x in n)
-            transitions = sum((~n[i] & n[(i + 1) % 8]).astype(np.int8) for i in range(8))
-            if step == 0:
-                keep_shape = ~(n[0] & n[2] & n[4]) & ~(n[2] & n[4] & n[6])
-            else:
-                keep_shape = ~(n[0] & n[2] & n[6]) & ~(n[0] & n[4] & n[6])
-            remove = image & (count >= 2) & (count <= 6) & (transitions == 1) & keep_shape
+        for removable in _REMOVABLE:
+            # Each pixel's neighbours as one byte (H, W), then one table lookup for the whole sub-step.
+            codes = levels[0:height, 1 : width + 1].copy()
+            for bit, (dy, dx) in enumerate(_NEIGHBOURS[1:], 1):
+                codes |= levels[dy : dy + height, dx : dx + width] << bit
+            remove = image & removable[codes]
             if remove.any():
                 image &= ~remove
                 changed = True
         if not changed:
-            return image[1:-1, 1:-1]
+            return image.copy()
 
 
 def _disk(radius: float) -> torch.Tensor:
