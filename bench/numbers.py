@@ -87,7 +87,7 @@ def main() -> None:
     shapes = DigitShapes(images.numpy(), labels.numpy(), fonts=[])  # MNIST test digits and stroke templates
     predictor = Predictor.from_checkpoint()
     reader = "the piece reader (checkpoints/lenet5-pieces)" if predictor.pieces is not None else "the digit model"
-    counted = "; touching runs counted and read by the line reader (checkpoints/lenet5-lines)"
+    counted = "; touching runs counted, and every number read, by the line reader too (checkpoints/lenet5-lines)"
     counted = counted if predictor.lines is not None else ""
     print(f"{args.per_cell} numbers per kind and length 2-8, seeds {args.seeds}; cuts scored by {reader}{counted}")
     lengths = " ".join(f"{length:>5}" for length in LENGTHS)

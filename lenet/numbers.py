@@ -8,8 +8,10 @@ every way of cutting it at its candidate columns into digit-wide parts is scored
 two digits run together or half a digit are not) and the best-scoring reading wins. Where the line
 reader (Predictor.line_digits) reads two or more digits in the piece, only readings with that many
 digits count: two touching digits are seldom taken for one. The digits chosen are then read by the
-single-digit model, as a single digit is; for a piece the line reader read, each digit's
-probabilities are both readers' product, renormalised.
+single-digit model, as a single digit is, and each digit's probabilities are multiplied by the line
+reader's for it, renormalised: from its piece's reading for a piece the line reader counted, else
+from its reading of the whole number, levelled through the digits' centres, when it reads as many
+digits as were chosen.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import torch
 
 from lenet.pipeline.decode import NoDigitError, Picture, decode
 from lenet.pipeline.ink import digit_ink, ink_map
-from lenet.pipeline.line import line_pixels
+from lenet.pipeline.line import level, line_pixels
 from lenet.pipeline.place import model_levels
 from lenet.pipeline.preprocess import ImageSource, ModelInput
 from lenet.pipeline.segment import Piece, cut_columns, piece_ink, pieces, stroke_owners
@@ -130,10 +132,15 @@ def read_number(predictor: Predictor, source: ImageSource, k: int = 3) -> Number
                 chosen += _cut_piece(predictor, line, piece, whole)
     # The digits chosen, read by the single-digit model in one batch: (len(chosen), classes).
     probabilities = predictor.probabilities(torch.stack([part.model_input.pixels for part in chosen])) if chosen else []
-    # A digit of a run the line reader read: it saw the neighbours, the digit model the digit alone.
+    # Each digit's probabilities times the line reader's for it (it saw the neighbours, the digit model
+    # the digit alone), renormalised: from the run it was cut from, else from the whole number's line.
+    seen = [
+        part.line_reading if part.line_reading is not None else whole
+        for part, whole in zip(chosen, _number_line_reading(predictor, line, chosen), strict=True)
+    ]
     probabilities = [
-        row if part.line_reading is None else row * part.line_reading / (row * part.line_reading).sum()
-        for part, row in zip(chosen, probabilities, strict=True)
+        row if reading is None else row * reading / (row * reading).sum()
+        for reading, row in zip(seen, probabilities, strict=True)
     ]
     digits = [
         DigitReading(
@@ -201,6 +208,21 @@ def _cut_piece(predictor: Predictor, line: NumberInk, piece: Piece, whole: _Part
         return [replace(parts[span], line_reading=digit) for span, digit in zip(spans, read, strict=True)]
     spans = _best_cuts(len(columns), parts, scores)
     return [parts[span] for span in spans] if spans else [whole]  # none: one wide digit
+
+
+def _number_line_reading(predictor: Predictor, line: NumberInk, chosen: list[_Part]) -> list[torch.Tensor | None]:
+    """The line reader's reading of the whole number, levelled through the chosen digits' centres:
+    one (10,) per chosen digit when it reads as many as were chosen, else (or for a single digit,
+    which reads as predict reads it) None for each."""
+    if predictor.lines is None or len(chosen) < 2:
+        return [None] * len(chosen)
+    ours = np.zeros(int(line.owners.max()) + 1, bool)  # stroke label -> in a piece (not a dot or a dash)
+    ours[[label for piece in line.pieces for label in piece.labels]] = True
+    ink = np.where(ours[line.owners], line.ink, 0.0)
+    centres = [((x0 + x1) / 2, (y0 + y1) / 2) for x0, y0, x1, y1 in (part.box for part in chosen)]
+    pixels = line_pixels(level(ink, centres))
+    read = predictor.line_digits(pixels) if pixels is not None else []
+    return read if len(read) == len(chosen) else [None] * len(chosen)
 
 
 def _line_reading(predictor: Predictor, line: NumberInk, piece: Piece) -> list[torch.Tensor]:

@@ -108,6 +108,41 @@ def test_a_count_from_the_line_reader_overrules_the_best_reading_with_fewer_digi
     assert _best_cuts(4, parts, scores, count=3) is None
 
 
+def test_a_tilted_line_is_levelled_through_its_digits_centres():
+    """lenet.pipeline.line.level: three blobs on a line 12 degrees askew come out level (their box
+    as tall as one blob, give or take the resampling), whatever the sign of the tilt."""
+    from lenet.pipeline.line import level
+
+    for degrees in (12, -12):
+        slope = np.tan(np.radians(degrees))
+        ink = np.zeros((300, 400), np.float32)
+        centres = [(x, 150 + slope * (x - 200)) for x in (80.0, 200.0, 320.0)]
+        for x, y in centres:
+            ink[int(y) - 20 : int(y) + 20, int(x) - 15 : int(x) + 15] = 1.0
+        tilted_height = np.ptp(np.flatnonzero((ink > 0.05).any(1))) + 1
+        levelled = level(ink, centres)
+        height = np.ptp(np.flatnonzero((levelled > 0.05).any(1))) + 1
+        assert tilted_height > 60 and 40 <= height <= 52, (degrees, tilted_height, height)
+    assert level(ink, [(200.0, 150.0)]).shape[0] == tilted_height  # one digit: nothing to level by
+
+
+@pytest.mark.parametrize("angle", [-14, 14])
+@pytest.mark.parametrize("labels", ["4710", "0714"])
+def test_the_line_reader_reads_a_tilted_number_levelled(predictor, labels, angle):
+    """A number held 14 degrees askew: levelled, the line reader reads each digit the number reading
+    chose (without levelling it reads fewer digits than there are, or a 0 as 9), and the reading is right."""
+    from lenet.numbers import _number_line_reading, _Part, number_ink
+    from lenet.pipeline.decode import decode
+
+    image = drawing(labels, step=1.15).rotate(angle, Image.Resampling.BICUBIC, expand=True)
+    reading = predictor.read_number(image)
+    assert reading.number == labels
+    picture = decode(image)
+    parts = [_Part(0, 0, d.model_input, tuple(round(v / picture.scale) for v in d.box)) for d in reading.digits]
+    seen = _number_line_reading(predictor, number_ink(picture), parts)
+    assert "".join(str(int(digit.argmax())) if digit is not None else "-" for digit in seen) == labels
+
+
 def test_dots_and_specks_are_ignored(predictor):
     image = drawing("40", step=1.2, dots=((40 + int(1.1 * SIDE), 40 + SIDE - 5), (15, 15), (60 + 2 * SIDE, 170)))
     assert predictor.read_number(image).number == "40"

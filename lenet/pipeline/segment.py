@@ -96,12 +96,16 @@ def _join_short(found: list[Piece]) -> list[Piece]:
 
 def piece_ink(ink: np.ndarray, owners: np.ndarray, piece: Piece, left: int | None = None, right: int | None = None):
     """(H, W) ink of `piece` alone, between columns left and right (default: all of it)."""
-    keep = np.isin(owners, piece.labels)
-    if left is not None or right is not None:
-        columns = np.zeros(ink.shape[1], bool)
-        columns[left:right] = True
-        keep &= columns[None, :]
-    return np.where(keep, ink, 0.0).astype(np.float32)
+    top, box_left, bottom, box_right = piece.box
+    left = box_left if left is None else max(left, box_left)
+    right = box_right if right is None else min(right, box_right)
+    ours = np.zeros(int(owners.max()) + 1, bool)  # stroke label -> whether it is the piece's
+    ours[list(piece.labels)] = True
+    alone = np.zeros(ink.shape, np.float32)
+    if left < right:  # the piece's ink lies inside its box: only that window is looked at
+        window = np.s_[top:bottom, left:right]
+        alone[window] = np.where(ours[owners[window]], ink[window], 0.0)
+    return alone
 
 
 def cut_columns(ink: np.ndarray, piece: Piece, min_width: int, height: float) -> list[int]:
