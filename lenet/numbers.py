@@ -8,10 +8,10 @@ every way of cutting it at its candidate columns into digit-wide parts is scored
 two digits run together or half a digit are not) and the best-scoring reading wins. Where the line
 reader (Predictor.line_digits) reads two or more digits in the piece, only readings with that many
 digits count: two touching digits are seldom taken for one. The digits chosen are then read by the
-single-digit model, as a single digit is, and each digit's probabilities are multiplied by the line
-reader's for it, renormalised: from its piece's reading for a piece the line reader counted, else
-from its reading of the whole number, levelled through the digits' centres, when it reads as many
-digits as were chosen.
+single-digit model, as a single digit is, and each digit's probabilities are combined with the line
+reader's for it (their geometric mean, renormalised): from its piece's reading for a piece the line
+reader counted, else from its reading of the whole number, levelled through the digits' centres,
+when it reads as many digits as were chosen.
 """
 
 from __future__ import annotations
@@ -132,14 +132,16 @@ def read_number(predictor: Predictor, source: ImageSource, k: int = 3) -> Number
                 chosen += _cut_piece(predictor, line, piece, whole)
     # The digits chosen, read by the single-digit model in one batch: (len(chosen), classes).
     probabilities = predictor.probabilities(torch.stack([part.model_input.pixels for part in chosen])) if chosen else []
-    # Each digit's probabilities times the line reader's for it (it saw the neighbours, the digit model
-    # the digit alone), renormalised: from the run it was cut from, else from the whole number's line.
+    # Each digit's probabilities and the line reader's for it (it saw the neighbours, the digit model
+    # the digit alone), from the run it was cut from, else from the whole number's line: their
+    # geometric mean, renormalised. The same digit wins as with their product, but the product, as if
+    # the two readers erred independently, claimed 99.7% for digits 99.1% right (bench.numbers, seed 0).
     seen = [
         part.line_reading if part.line_reading is not None else whole
         for part, whole in zip(chosen, _number_line_reading(predictor, line, chosen), strict=True)
     ]
     probabilities = [
-        row if reading is None else row * reading / (row * reading).sum()
+        row if reading is None else _geometric_mean(row, reading)
         for reading, row in zip(seen, probabilities, strict=True)
     ]
     digits = [
@@ -152,6 +154,12 @@ def read_number(predictor: Predictor, source: ImageSource, k: int = 3) -> Number
     ]
     confidence = math.prod(digit.top[0][1] for digit in digits)
     return NumberReading("".join(digit.top[0][0] for digit in digits), confidence, digits)
+
+
+def _geometric_mean(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """Two readers' (classes,) probabilities -> their geometric mean, renormalised to sum to 1."""
+    mean = (first * second).sqrt()
+    return mean / mean.sum()
 
 
 def _parts(ink, owners, edge, spans: list[tuple[Piece, int, int]]) -> list[_Part]:
