@@ -7,7 +7,8 @@ photographed) and length (2 to 8 digits) from MNIST *test* digits and the projec
 (two-stroke 4s, 5s and 7s among them; no fonts). Each is read by Predictor.read_number; a number
 counts only if every digit is right and none is missing or extra. Per-digit accuracy aligns the
 reading with the truth (edit distance: a missing, extra or wrong digit each costs one). Time: on the
-4-digit numbers, the median of read_number over the median of Predictor.predict on the same images.
+4-digit numbers, the median of read_number over the median of Predictor.predict on the same images,
+then per kind.
 Targets (issue 16): spaced and tight >= 98% exact, touching >= 90%, photographed >= 95%, per digit
 >= 99.3%; a 4-digit number in <= 3x the time of one single-digit prediction.
 """
@@ -51,7 +52,8 @@ def run_seed(predictor: Predictor, shapes: DigitShapes, seed: int, per_cell: int
     rng = np.random.default_rng(seed)
     exact = {(kind, length): 0 for kind in KINDS for length in LENGTHS}
     digits_right = digits_total = 0
-    number_ms, single_ms = [], []
+    number_ms = {kind: [] for kind in KINDS}  # the 4-digit numbers' times, per kind
+    single_ms = {kind: [] for kind in KINDS}
     for kind in KINDS:
         for length in LENGTHS:
             for _ in range(per_cell):
@@ -63,16 +65,17 @@ def run_seed(predictor: Predictor, shapes: DigitShapes, seed: int, per_cell: int
                 digits_right += max(0, len(truth) - edit_distance(reading, truth))
                 digits_total += len(truth)
                 if length == 4:
-                    number_ms.append(elapsed * 1000)
+                    number_ms[kind].append(elapsed * 1000)
                     start = time.perf_counter()
                     with contextlib.suppress(ValueError):
                         predictor.predict(data)
-                    single_ms.append((time.perf_counter() - start) * 1000)
+                    single_ms[kind].append((time.perf_counter() - start) * 1000)
     return {
         "exact": exact,
         "per_digit": digits_right / digits_total,
-        "number_ms": statistics.median(number_ms),
-        "single_ms": statistics.median(single_ms),
+        "number_ms": statistics.median(ms for kind in KINDS for ms in number_ms[kind]),
+        "single_ms": statistics.median(ms for kind in KINDS for ms in single_ms[kind]),
+        "by_kind": {kind: (statistics.median(number_ms[kind]), statistics.median(single_ms[kind])) for kind in KINDS},
     }
 
 
@@ -108,6 +111,9 @@ def main() -> None:
             f"4-digit numbers: read_number p50 {result['number_ms']:.1f} ms, predict p50 {result['single_ms']:.1f} ms"
             f" on the same images: {ratio:.2f}x (target 3x: {'met' if ratio <= 3 else 'NOT met'})"
         )
+        # Where the time goes: the medians above mix small drawings with large photos.
+        by_kind = ", ".join(f"{kind} {n:.1f}/{s:.1f} ms {n / s:.1f}x" for kind, (n, s) in result["by_kind"].items())
+        print(f"  by kind, read_number/predict p50: {by_kind}")
 
 
 if __name__ == "__main__":
