@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 from lenet.pipeline.decode import _bounded, _bounded_strokes
 from lenet.pipeline.ink import digit_ink, digit_mask, ink_map, ink_threshold, max_filter
 from lenet.pipeline.preprocess import ImageError, NoDigitError, decode, preprocess
-from lenet.pipeline.strokes import normalize_strokes, stroke_width
+from lenet.pipeline.strokes import normalize_strokes, stroke_width, thin
 from lenet.predict import Predictor
 from testkit.render import draw, photo_bytes, sketch_value
 
@@ -185,3 +185,28 @@ def test_digit_ink_on_the_box_of_the_ink_is_digit_ink_on_the_whole_image(case, d
     whole, whole_edge = _whole_image_digit_ink(ink, drop_border)
     assert edge == whole_edge and np.array_equal(digit, whole)
     assert digit.any()
+
+
+def test_thinning_leaves_thin_lines_and_keeps_every_stroke_whole():
+    """lenet.pipeline.strokes.thin on fat random blobs and rings: its skeleton lies inside the mask,
+    is thin (no pixel with eight inked neighbours, under half the mask's ink), keeps each stroke one
+    piece (no stroke broken or lost), and thinning it again changes nothing."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(0)
+    eight = np.ones((3, 3), bool)
+    for _ in range(40):
+        height, width = rng.integers(20, 120, size=2)
+        mask = ndimage.gaussian_filter(rng.random((height, width)), rng.uniform(2, 6)) > rng.uniform(0.48, 0.52)
+        # Strokes, not specks: Zhang-Suen erases a blob of two by two pixels altogether.
+        strokes, count = ndimage.label(mask, structure=eight)
+        mask &= (ndimage.sum_labels(mask, strokes, np.arange(count + 1)) >= 12)[strokes]
+        skeleton = thin(mask)
+        assert skeleton.shape == mask.shape and not (skeleton & ~mask).any()
+        # No pixel of it has all eight neighbours inked: lines at most two pixels wide where they turn.
+        assert not ndimage.binary_erosion(skeleton, structure=eight).any()
+        assert skeleton.sum() < 0.5 * mask.sum()
+        strokes, count = ndimage.label(mask, structure=eight)
+        assert ndimage.label(skeleton, structure=eight)[1] == count
+        assert len(np.unique(strokes[skeleton])) == count  # every stroke keeps some of its skeleton
+        assert (thin(skeleton) == skeleton).all()
