@@ -94,7 +94,8 @@ log.info(serving)
 # and the image pipeline then use different cores instead of taking turns under one GIL, and a crash
 # or hang on one image costs that answer, not the app. Where processes cannot start, in this one.
 # Numbers are cut into digits with the bundled piece reader (train/pieces.toml; without it, with the
-# model), and runs of touching digits counted and read by the bundled line reader (train/lines.toml).
+# model); runs of touching digits are counted, and every number read again whole, by the bundled line
+# reader (train/lines.toml).
 pieces, lines = load_readers()
 predictor = make_predictor(model, workers=CONCURRENCY, pieces=pieces, lines=lines)
 # Corrections go to LENET_FEEDBACK_DIR (a Hub-loadable dataset folder); with LENET_FEEDBACK_REPO set (and
