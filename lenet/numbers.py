@@ -224,9 +224,10 @@ def _number_line_reading(predictor: Predictor, line: NumberInk, chosen: list[_Pa
     which reads as predict reads it) None for each."""
     if predictor.lines is None or len(chosen) < 2:
         return [None] * len(chosen)
-    ours = np.zeros(int(line.owners.max()) + 1, bool)  # stroke label -> in a piece (not a dot or a dash)
-    ours[[label for piece in line.pieces for label in piece.labels]] = True
-    ink = np.where(ours[line.owners], line.ink, 0.0)
+    # All the pieces as one: their strokes, not the dots and dashes left out of every piece.
+    boxes = np.array([piece.box for piece in line.pieces])  # (pieces, 4): top, left, bottom, right
+    box = (*boxes[:, :2].min(0).tolist(), *boxes[:, 2:].max(0).tolist())
+    ink = piece_ink(line.ink, line.owners, Piece(tuple(label for piece in line.pieces for label in piece.labels), box))
     centres = [((x0 + x1) / 2, (y0 + y1) / 2) for x0, y0, x1, y1 in (part.box for part in chosen)]
     pixels = line_pixels(level(ink, centres))
     read = predictor.line_digits(pixels) if pixels is not None else []

@@ -51,8 +51,8 @@ class Predictor:
     """Wraps a LeNet5 in eval mode, and optionally the readers that numbers need: the piece reader
     that scores how to cut a number into digits (an 11-class LeNet5: the digits and "not one digit",
     train/pieces.toml) and the line reader that counts a run of touching digits and reads each number
-    whole as a second opinion (train/lines.toml);
-    thread-safe for concurrent predictions (no state changes)."""
+    whole as a second opinion (train/lines.toml); thread-safe for concurrent predictions (no state
+    changes)."""
 
     def __init__(self, model: LeNet5, pieces: LeNet5 | None = None, lines: LeNet5 | None = None):
         if model.config.line_hidden:
