@@ -135,7 +135,7 @@ def read_number(predictor: Predictor, source: ImageSource, k: int = 3) -> Number
     # Each digit's probabilities and the line reader's for it (it saw the neighbours, the digit model
     # the digit alone), from the run it was cut from, else from the whole number's line: their
     # geometric mean, renormalised. The same digit wins as with their product, but the product, as if
-    # the two readers erred independently, claimed 99.7% for digits 99.1% right (bench.numbers, seed 0).
+    # the two readers erred independently, claimed 99.7% for digits 99.1% right (docs/numbers.md).
     seen = [
         part.line_reading if part.line_reading is not None else whole
         for part, whole in zip(chosen, _number_line_reading(predictor, line, chosen), strict=True)
