@@ -1,17 +1,20 @@
 """Numbers: a handwritten number read left to right, each digit normalised and read as a single digit is.
 
 decode -> ink_map -> digit_ink (the single-digit pipeline: specks, shadows and edges gone) -> pieces
-(lenet.pipeline.segment: strokes grouped by horizontal overlap) -> each piece read as one digit, or,
-when it is wider than a digit or read with little confidence, cut where the reading scores best:
-every way of cutting it at its candidate columns into digit-wide parts is scored by the piece reader
-(Predictor.digit_scores: the sum over the parts of the log-probability that each is one digit, which
-two digits run together or half a digit are not) and the best-scoring reading wins. Where the line
-reader (Predictor.line_digits) reads two or more digits in the piece, only readings with that many
-digits count: two touching digits are seldom taken for one. The digits chosen are then read by the
-single-digit model, as a single digit is, and each digit's probabilities are combined with the line
-reader's for it (their geometric mean, renormalised): from its piece's reading for a piece the line
-reader counted, else from its reading of the whole number, levelled through the digits' centres,
-when it reads as many digits as were chosen.
+(lenet.pipeline.segment: strokes grouped by horizontal overlap) -> each piece read as one digit by the
+digit model, and the whole number by the line reader (Predictor.line_digits) -> a piece stays one digit
+when it is digit-wide and the line reader reads as many digits as there are pieces and this one as the
+digit model does, or else when the piece reader reads it as one digit surely enough. Otherwise it is
+cut where the reading scores best: every way of cutting it at its candidate columns into digit-wide
+parts is scored by the piece reader (Predictor.digit_scores: the sum over the parts of the
+log-probability that each is one digit, which two digits run together or half a digit are not) and
+the best-scoring reading wins. Where the line reader reads two or more digits in the piece, only
+readings with that many digits count: two touching digits are seldom taken for one. Where a piece was
+cut, the digits chosen are read again, by the single-digit model, as a single digit is, and by the
+line reader through their centres. Each digit's probabilities are combined with the line reader's
+for it (their geometric mean, renormalised): from its piece's reading for a piece the line reader
+counted, else from its reading of the whole number, levelled through the digits' centres, when it
+reads as many digits as were chosen.
 """
 
 from __future__ import annotations
@@ -122,27 +125,37 @@ def read_number(predictor: Predictor, source: ImageSource, k: int = 3) -> Number
     spans = [(piece, piece.box[1], piece.box[3]) for piece in line.pieces]
     wholes = zip(line.pieces, _parts(line.ink, line.owners, line.edge, spans), strict=True)
     wholes = [(piece, whole) for piece, whole in wholes if whole.model_input is not None]
-    chosen: list[_Part] = []
-    if wholes:  # each piece read whole first, all in one batch
-        scores = predictor.digit_scores(torch.stack([whole.model_input.pixels for _, whole in wholes])).tolist()
-        for (piece, whole), score in zip(wholes, scores, strict=True):
-            if piece.width <= MAX_WIDTH * line.height and score >= SURE:
-                chosen.append(whole)  # a digit-wide piece read as one digit surely enough: not searched
+    chosen = [whole for _, whole in wholes]  # each piece taken as one digit first
+    probabilities, seen = _read_digits(predictor, line, chosen)
+    # A piece needs no search for cuts when it is digit-wide and the line reader, reading the whole
+    # number as one digit a piece, reads it as the digit model does (most spaced and tight numbers),
+    # or else when the piece reader reads it as one digit surely enough.
+    unsettled = [
+        i
+        for i, ((piece, _), row, reading) in enumerate(zip(wholes, probabilities, seen, strict=True))
+        if piece.width > MAX_WIDTH * line.height or reading is None or int(reading.argmax()) != int(row.argmax())
+    ]
+    if unsettled:
+        scores = predictor.digit_scores(torch.stack([wholes[i][1].model_input.pixels for i in unsettled])).tolist()
+        sure = {i for i, score in zip(unsettled, scores, strict=True) if score >= SURE}
+        chosen, cut = [], False
+        for i, (piece, whole) in enumerate(wholes):
+            if i in unsettled and (piece.width > MAX_WIDTH * line.height or i not in sure):
+                parts = _cut_piece(predictor, line, piece, whole)
+                cut |= len(parts) != 1 or parts[0] is not whole
+                chosen += parts
             else:
-                chosen += _cut_piece(predictor, line, piece, whole)
-    # The digits chosen, read by the single-digit model in one batch: (len(chosen), classes).
-    probabilities = predictor.probabilities(torch.stack([part.model_input.pixels for part in chosen])) if chosen else []
+                chosen.append(whole)
+        if cut:  # new digits: read again, and the whole number again through their centres
+            probabilities, seen = _read_digits(predictor, line, chosen)
     # Each digit's probabilities and the line reader's for it (it saw the neighbours, the digit model
     # the digit alone), from the run it was cut from, else from the whole number's line: their
     # geometric mean, renormalised. The same digit wins as with their product, but the product, as if
     # the two readers erred independently, claimed 99.7% for digits 99.1% right (docs/numbers.md).
-    seen = [
-        part.line_reading if part.line_reading is not None else whole
-        for part, whole in zip(chosen, _number_line_reading(predictor, line, chosen), strict=True)
-    ]
+    seen = [read if part.line_reading is None else part.line_reading for part, read in zip(chosen, seen, strict=True)]
     probabilities = [
         row if reading is None else _geometric_mean(row, reading)
-        for reading, row in zip(seen, probabilities, strict=True)
+        for row, reading in zip(probabilities, seen, strict=True)
     ]
     digits = [
         DigitReading(
@@ -154,6 +167,15 @@ def read_number(predictor: Predictor, source: ImageSource, k: int = 3) -> Number
     ]
     confidence = math.prod(digit.top[0][1] for digit in digits)
     return NumberReading("".join(digit.top[0][0] for digit in digits), confidence, digits)
+
+
+def _read_digits(predictor: Predictor, line: NumberInk, chosen: list[_Part]) -> tuple[torch.Tensor, list]:
+    """The chosen digits read by the single-digit model in one batch, (len(chosen), classes), and
+    the line reader's reading of the whole number for each (_number_line_reading)."""
+    if not chosen:
+        return torch.empty(0, len(predictor.labels)), []
+    pixels = torch.stack([part.model_input.pixels for part in chosen])  # (len(chosen), 1, 28, 28)
+    return predictor.probabilities(pixels), _number_line_reading(predictor, line, chosen)
 
 
 def _geometric_mean(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:

@@ -44,12 +44,17 @@ def stroke_owners(ink: np.ndarray, edge: float) -> tuple[np.ndarray, int]:
     """((H, W) int32: which stroke (connected component of ink > edge, 1..n) each inked pixel, rims
     included, belongs to, 0 where there is no ink; n)."""
     labels, count = ndimage.label(ink > edge, structure=EIGHT_CONNECTED)
+    owners = np.zeros(ink.shape, np.int32)
     if count == 0:
-        return labels, 0
-    # A rim pixel (ink below the edge) belongs to the stroke nearest to it.
-    nearest = ndimage.distance_transform_edt(labels == 0, return_distances=False, return_indices=True)
-    owners = labels[nearest[0], nearest[1]]
-    return np.where(ink > 0, owners, 0).astype(np.int32), count
+        return owners, 0
+    # A rim pixel (ink below the edge) belongs to the stroke nearest to it. Every stroke lies inside
+    # the box of the ink, so the nearest one is found there: a number fills a fraction of its image.
+    rows, cols = np.flatnonzero((ink > 0).any(1)), np.flatnonzero((ink > 0).any(0))
+    window = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    inside = labels[window]
+    nearest = ndimage.distance_transform_edt(inside == 0, return_distances=False, return_indices=True)
+    owners[window] = np.where(ink[window] > 0, inside[nearest[0], nearest[1]], 0)
+    return owners, count
 
 
 def pieces(ink: np.ndarray, owners: np.ndarray, count: int) -> list[Piece]:
