@@ -124,6 +124,10 @@ def test_a_tilted_line_is_levelled_through_its_digits_centres():
         height = np.ptp(np.flatnonzero((levelled > 0.05).any(1))) + 1
         assert tilted_height > 60 and 40 <= height <= 52, (degrees, tilted_height, height)
     assert level(ink, [(200.0, 150.0)]).shape[0] == tilted_height  # one digit: nothing to level by
+    # Under MIN_TILT (1 degree: 2 px over 240) the ink's box comes back unturned, not blurred by resampling.
+    ink = np.zeros((300, 400), np.float32)
+    ink[130:172, 65:335] = 1.0
+    assert np.array_equal(level(ink, [(80.0, 150.0), (200.0, 151.0), (320.0, 152.0)]), ink[130:172, 65:335])
 
 
 @pytest.mark.parametrize("angle", [-14, 14])
