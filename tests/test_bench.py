@@ -62,3 +62,18 @@ def test_a_benchmark_stopped_with_sigterm_leaves_no_server_behind(tmp_path):
         for pid in children:  # a failed run must not leave its servers behind either
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_bench_numbers_reads_a_small_set_and_times_each_number_against_its_own_image(mnist_test):
+    """bench.numbers on one number per kind and length (28 numbers of MNIST test digits): most read
+    right, and the time ratio is each 4-digit number's read_number over predict on the same image."""
+    from bench.numbers import KINDS, LENGTHS, run_seed
+    from lenet.predict import Predictor
+    from testkit.wild import DigitShapes
+
+    images, labels = mnist_test
+    result = run_seed(Predictor.from_checkpoint(), DigitShapes(images.numpy(), labels.numpy(), fonts=[]), 0, 1)
+    assert set(result["exact"]) == {(kind, length) for kind in KINDS for length in LENGTHS}
+    assert sum(result["exact"].values()) >= 22 and result["per_digit"] >= 0.95, result
+    # Reading a number normalises and reads each digit, and the whole line: more than one prediction.
+    assert result["ratio"] > 1 and set(result["by_kind"]) == set(KINDS)
