@@ -408,6 +408,9 @@ def test_a_half_drawn_digit_is_never_shown_as_the_answer(page, app_url):
     second is on its way and shows only as provisional (dimmed); the only answer ever shown as final
     is 4."""
     open_app(page, app_url)
+    # The pad can be listening before gr.Label has mounted #top3, which WATCH_ANSWERS observes (a fresh
+    # clone's CI run once found it missing); bench.draw_latency waits for it the same way.
+    page.locator("#top3").wait_for(state="attached", timeout=60_000)
     page.evaluate(WATCH_ANSWERS)
     first, second = digit_strokes(page, 4)
     mouse_stroke(page, first)
