@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -106,6 +107,15 @@ class NumberInk:
     pieces: list[Piece]
     height: float
 
+    @cached_property
+    def strokes(self) -> np.ndarray:
+        """(H, W) the ink of all the pieces as one: their strokes, not the dots and dashes left out of
+        every piece. Made once per number (the line reader may read it twice)."""
+        boxes = np.array([piece.box for piece in self.pieces])  # (pieces, 4): top, left, bottom, right
+        box = (*boxes[:, :2].min(0).tolist(), *boxes[:, 2:].max(0).tolist())
+        labels = tuple(label for piece in self.pieces for label in piece.labels)
+        return piece_ink(self.ink, self.owners, Piece(labels, box))
+
 
 def number_ink(picture: Picture) -> NumberInk:
     """A decoded picture of a number -> its ink, strokes and pieces. Raises NoDigitError."""
@@ -130,17 +140,18 @@ def read_number(predictor: Predictor, source: ImageSource, k: int = 3) -> Number
     # A piece needs no search for cuts when it is digit-wide and the line reader, reading the whole
     # number as one digit a piece, reads it as the digit model does (most spaced and tight numbers),
     # or else when the piece reader reads it as one digit surely enough.
+    digit_wide = [piece.width <= MAX_WIDTH * line.height for piece, _ in wholes]
     unsettled = [
         i
-        for i, ((piece, _), row, reading) in enumerate(zip(wholes, probabilities, seen, strict=True))
-        if piece.width > MAX_WIDTH * line.height or reading is None or int(reading.argmax()) != int(row.argmax())
+        for i, (wide_enough, row, reading) in enumerate(zip(digit_wide, probabilities, seen, strict=True))
+        if not wide_enough or reading is None or int(reading.argmax()) != int(row.argmax())
     ]
     if unsettled:
         scores = predictor.digit_scores(torch.stack([wholes[i][1].model_input.pixels for i in unsettled])).tolist()
-        sure = {i for i, score in zip(unsettled, scores, strict=True) if score >= SURE}
+        sure = {i for i, score in zip(unsettled, scores, strict=True) if digit_wide[i] and score >= SURE}
         chosen, cut = [], False
         for i, (piece, whole) in enumerate(wholes):
-            if i in unsettled and (piece.width > MAX_WIDTH * line.height or i not in sure):
+            if i in unsettled and i not in sure:
                 parts = _cut_piece(predictor, line, piece, whole)
                 cut |= len(parts) != 1 or parts[0] is not whole
                 chosen += parts
@@ -246,12 +257,8 @@ def _number_line_reading(predictor: Predictor, line: NumberInk, chosen: list[_Pa
     which reads as predict reads it) None for each."""
     if predictor.lines is None or len(chosen) < 2:
         return [None] * len(chosen)
-    # All the pieces as one: their strokes, not the dots and dashes left out of every piece.
-    boxes = np.array([piece.box for piece in line.pieces])  # (pieces, 4): top, left, bottom, right
-    box = (*boxes[:, :2].min(0).tolist(), *boxes[:, 2:].max(0).tolist())
-    ink = piece_ink(line.ink, line.owners, Piece(tuple(label for piece in line.pieces for label in piece.labels), box))
     centres = [((x0 + x1) / 2, (y0 + y1) / 2) for x0, y0, x1, y1 in (part.box for part in chosen)]
-    pixels = line_pixels(level(ink, centres))
+    pixels = line_pixels(level(line.strokes, centres))
     read = predictor.line_digits(pixels) if pixels is not None else []
     return read if len(read) == len(chosen) else [None] * len(chosen)
 

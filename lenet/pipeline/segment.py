@@ -49,11 +49,12 @@ def stroke_owners(ink: np.ndarray, edge: float) -> tuple[np.ndarray, int]:
         return owners, 0
     # A rim pixel (ink below the edge) belongs to the stroke nearest to it. Every stroke lies inside
     # the box of the ink, so the nearest one is found there: a number fills a fraction of its image.
-    rows, cols = np.flatnonzero((ink > 0).any(1)), np.flatnonzero((ink > 0).any(0))
+    inked = ink > 0
+    rows, cols = np.flatnonzero(inked.any(1)), np.flatnonzero(inked.any(0))
     window = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     inside = labels[window]
     nearest = ndimage.distance_transform_edt(inside == 0, return_distances=False, return_indices=True)
-    owners[window] = np.where(ink[window] > 0, inside[nearest[0], nearest[1]], 0)
+    owners[window] = np.where(inked[window], inside[nearest[0], nearest[1]], 0)
     return owners, count
 
 
