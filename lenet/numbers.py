@@ -40,6 +40,10 @@ if TYPE_CHECKING:
 
 MIN_WIDTH = 0.12  # a digit is at least this wide, in units of the number's height (a 1)
 MAX_WIDTH = 1.6  # and at most this wide (a wide 0, 4 or 5)
+# A number has at most this many digits. Ink that cannot be cut into so few digit-wide parts (a long
+# scribble, a line of text) is refused before the search for cuts, whose cost grows with its width;
+# a reading with more digits, after it.
+MAX_DIGITS = 10
 # Each digit a reading adds costs this much log-probability: a cut must earn it. Without it a digit is
 # cut into parts whenever they look a little more like digits than the whole does (a wide 0 as 6 and 7).
 # 0.5 rather than 1 since the piece reader learnt the parts it scores: touching numbers read 3-4
@@ -132,6 +136,11 @@ def read_number(predictor: Predictor, source: ImageSource, k: int = 3) -> Number
     """Any image of a number -> NumberReading. Raises ImageError or NoDigitError."""
     picture = decode(source)
     line = number_ink(picture)
+    fewest = sum(math.ceil(piece.width / (MAX_WIDTH * line.height)) for piece in line.pieces)
+    if fewest > MAX_DIGITS:
+        raise NoDigitError(
+            f"no number found: this ink would make at least {fewest} digits, and a number has 1 to {MAX_DIGITS}"
+        )
     spans = [(piece, piece.box[1], piece.box[3]) for piece in line.pieces]
     wholes = zip(line.pieces, _parts(line.ink, line.owners, line.edge, spans), strict=True)
     wholes = [(piece, whole) for piece, whole in wholes if whole.model_input is not None]
@@ -157,6 +166,10 @@ def read_number(predictor: Predictor, source: ImageSource, k: int = 3) -> Number
                 chosen += parts
             else:
                 chosen.append(whole)
+        if len(chosen) > MAX_DIGITS:
+            raise NoDigitError(
+                f"no number found: this ink reads as {len(chosen)} digits, and a number has 1 to {MAX_DIGITS}"
+            )
         if cut:  # new digits: read again, and the whole number again through their centres
             probabilities, seen = _read_digits(predictor, line, chosen)
     # Each digit's probabilities and the line reader's for it (it saw the neighbours, the digit model

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from lenet.pipeline.decode import NoDigitError
 from lenet.predict import Predictor
 from lenet.training.pieces import CANVAS, labelled_parts, number_parts, piece_images
 from testkit.render import DIGITS, draw, encode
@@ -169,6 +170,34 @@ def test_spaced_digits_the_two_readers_agree_on_are_not_searched_for_cuts(predic
 def test_dots_and_specks_are_ignored(predictor):
     image = drawing("40", step=1.2, dots=((40 + int(1.1 * SIDE), 40 + SIDE - 5), (15, 15), (60 + 2 * SIDE, 170)))
     assert predictor.read_number(image).number == "40"
+
+
+def scribble(width: int, height: int, waves: int) -> bytes:
+    """A wavy line `waves` periods long across a transparent width x height canvas: one stroke."""
+    canvas = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    xs = np.linspace(10, width - 10, 4 * width // 10)
+    ys = height / 2 + (height / 2 - 15) * np.sin(xs / width * 2 * np.pi * waves)
+    ImageDraw.Draw(canvas).line(list(zip(xs.tolist(), ys.tolist(), strict=True)), fill=(20, 20, 20, 255), width=8)
+    return encode(canvas)
+
+
+def test_ink_too_long_for_ten_digits_is_refused_before_the_search_for_cuts(predictor, monkeypatch):
+    """A 4000x200 scribble, one stroke 20 times as wide as tall: its cut search took 2-3 s and read
+    "1111..." (66 digits). Ten spaced digits are still read, eleven are not."""
+    import lenet.numbers
+
+    searched = []
+    monkeypatch.setattr(lenet.numbers, "_cut_piece", lambda *args: searched.append(1) or [args[-1]])
+    with pytest.raises(NoDigitError, match=r"at least \d+ digits, and a number has 1 to 10"):
+        predictor.read_number(scribble(4000, 200, waves=40))
+    assert not searched
+    monkeypatch.undo()
+    # Short enough for 10 digits (11 line heights, at most 1.6 a digit), but cut into 39 1s.
+    with pytest.raises(NoDigitError, match=r"reads as \d+ digits, and a number has 1 to 10"):
+        predictor.read_number(scribble(2000, 200, waves=40))
+    assert predictor.read_number(drawing("4710174710", step=1.15)).number == "4710174710"
+    with pytest.raises(NoDigitError, match="1 to 10"):
+        predictor.read_number(drawing("47101747104", step=1.15))
 
 
 def test_the_reading_has_boxes_in_the_inputs_pixels_and_a_top_3(predictor):

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import ndimage
 
 from lenet.pipeline.decode import NoDigitError
 from lenet.pipeline.place import BOX
@@ -67,17 +68,19 @@ def thin(mask: np.ndarray) -> np.ndarray:
             return image.copy()
 
 
-def _disk(radius: float) -> torch.Tensor:
+def _disk(radius: float) -> np.ndarray:
+    """(k, k) bool: the pixels within `radius` of the centre one (k = 2 * ceil(radius - 0.5) + 1)."""
     r = max(0, math.ceil(radius - 0.5))
-    ys, xs = torch.meshgrid(torch.arange(-r, r + 1), torch.arange(-r, r + 1), indexing="ij")
-    return ((ys**2 + xs**2) <= radius**2 + 0.25).float()[None, None]  # (1, 1, k, k)
+    ys, xs = np.ogrid[-r : r + 1, -r : r + 1]
+    return ys**2 + xs**2 <= radius**2 + 0.25
 
 
 def dilate(mask: np.ndarray, radius: float) -> np.ndarray:
-    """Grow a boolean mask by a disk of `radius` pixels."""
-    disk = _disk(radius)
-    tensor = torch.from_numpy(mask.astype(np.float32))[None, None]
-    return F.conv2d(tensor, disk, padding=disk.shape[-1] // 2)[0, 0].numpy() > 0.5
+    """Grow a boolean mask by a disk of `radius` pixels (outside the mask counts as blank).
+
+    scipy's binary morphology: the same pixels as a convolution with the disk and, at these sizes,
+    as fast or faster on an idle CPU; torch's convolution slowed 20-50x while training held the cores."""
+    return ndimage.binary_dilation(mask, structure=_disk(radius))
 
 
 def erode(mask: np.ndarray, radius: float) -> np.ndarray:
