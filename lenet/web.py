@@ -46,6 +46,8 @@ def contract(checkpoint: str | Path, app_url: str | None) -> dict:
         "MAX_FILE_BYTES": MAX_FILE_BYTES,
         "BACKGROUND_SIDE": ink.BACKGROUND_SIDE,
         "BACKGROUND_KERNEL": ink.BACKGROUND_KERNEL,
+        "POLARITY_SIDE": ink.POLARITY_SIDE,
+        "POLARITY_WINDOW": ink.POLARITY_WINDOW,
         "MIN_CONTRAST": ink.MIN_CONTRAST,
         "SPECK_FRACTION": ink.SPECK_FRACTION,
         "LABEL_SIDE": ink.LABEL_SIDE,

@@ -107,3 +107,18 @@ def photo_bytes(
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=70, exif=exif.tobytes())
     return buffer.getvalue()
+
+
+def shadowed_page(label: int, softness: float, edge: float) -> Image.Image:
+    """A dark pen digit on a page lit at its top left and, past a soft diagonal edge `edge` px in,
+    in a shadow that takes 55% of the light (a hand or a phone held over the page): most of the
+    paper, the digit's included, is darker than the lit part by more than the ink is darker than it."""
+    width, height = 900, 700
+    ink = draw(Image.new("L", (width, height), 0), label, (420, 200, 360), 18, 255)
+    m = np.asarray(ink, dtype=np.float32)[..., None] / 255  # (H, W, 1)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    lit = 0.5 * (1 - np.tanh((xx + 0.6 * yy - edge) / (2 * softness)))  # 1 in the light, 0 in the shadow
+    light = 0.45 + 0.55 * lit
+    paper, pen_colour = np.array([0.95, 0.92, 0.85]), np.array([0.12, 0.12, 0.2])
+    rgb = light[..., None] * (paper * (1 - m) + pen_colour * m)
+    return Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8))

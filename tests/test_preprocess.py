@@ -12,7 +12,7 @@ from lenet.pipeline.ink import digit_ink, digit_mask, ink_map, ink_threshold, ma
 from lenet.pipeline.preprocess import ImageError, NoDigitError, decode, preprocess
 from lenet.pipeline.strokes import normalize_strokes, stroke_width, thin
 from lenet.predict import Predictor
-from testkit.render import draw, photo_bytes, sketch_value
+from testkit.render import draw, photo_bytes, shadowed_page, sketch_value
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +61,19 @@ def test_photo_with_shadow_noise_and_specks(predictor, label):
     # The specks and the shadow's edge are dropped: ink only where the digit is.
     clean = preprocess(photo_bytes(label, seed=label)).pixels
     assert (prediction.model_input.pixels - clean).abs().mean() < 0.05
+
+
+@pytest.mark.parametrize(("softness", "edge"), [(5, 600), (20, 600), (40, 420)])
+def test_a_shadow_over_most_of_the_page_leaves_dark_ink_dark(predictor, softness, edge):
+    """The lit paper lies farther from the picture's median grey (the shadowed paper) than the ink
+    does: one median for the whole picture took the lit paper for light ink on a dark ground and
+    the strokes for paper. The paper's level is now taken around each pixel."""
+    for label in (0, 1, 4, 7):
+        page = shadowed_page(label, softness, edge)
+        assert predictor.predict(page).label == str(label)
+        ink = ink_map(decode(page))
+        assert ink[:60, :60].max() < 0.1  # the lit corner is paper
+        assert ink.max() > 0.5
 
 
 def test_inverted_digit_is_read_either_polarity(predictor, mnist_test):

@@ -29,7 +29,7 @@ from testkit.browser import (
     stroke_digit,
     touch_digit,
 )
-from testkit.render import pad_drawing
+from testkit.render import encode, pad_drawing, shadowed_page
 from testkit.wild import DigitShapes, find_fonts, pasted, sketch
 
 from .conftest import ROOT, run_lenet
@@ -213,21 +213,24 @@ def test_it_reads_while_the_pen_moves_and_settles_only_on_the_whole_digit(page, 
 
 def test_the_page_reads_as_the_server_does(page, site, mnist_test):
     """Parity: 300 drawn digits rendered by the test suite (bench.wild's sketches: brushes 4-40 px on
-    800x800, 25-90% tall, anywhere) and 60 pasted MNIST digits (clean pictures of either polarity),
-    read by the page and by Predictor.predict: the top-1 agrees on 99% or more, and the 28x28 inputs
-    differ by at most 8 grey levels on average."""
+    800x800, 25-90% tall, anywhere), 60 pasted MNIST digits (clean pictures of either polarity) and
+    4 pages half in shadow (testkit.render.shadowed_page, all read right), read by the page and by
+    Predictor.predict: the top-1 agrees on 99% or more, and the 28x28 inputs differ by at most 8
+    grey levels on average."""
     url, _ = site
     open_site(page, url)
     images, labels = mnist_test
     shapes = DigitShapes(images.numpy(), labels.numpy(), find_fonts())
     rng = np.random.default_rng(2026)
     cases = [sketch(shapes, rng) for _ in range(300)] + [pasted(shapes, rng) for _ in range(60)]
+    cases += [(encode(shadowed_page(label, 20, 600)), label, "shadow") for label in (0, 1, 4, 7)]
     predictor = Predictor.from_checkpoint()
     agree, differences = 0, []
-    for data, _, _ in cases:
+    for data, truth, source in cases:
         label, levels = read_in_page(page, data)
         expected = predictor.predict(data)
         agree += label == expected.label
+        assert source != "shadow" or label == expected.label == str(truth), (truth, label, expected.label)
         differences.append(np.abs(np.array(levels) - expected.model_input.levels.astype(int).ravel()).mean())
     assert agree >= 0.99 * len(cases), agree
     assert np.mean(differences) <= 8, np.mean(differences)

@@ -55,17 +55,17 @@ function inkMap(image) {
     for (let c = 0; c < 3; c++) channels[c].data[i] = data[4 * i + c] / 255;
     gray.data[i] = (channels[0].data[i] + channels[1].data[i] + channels[2].data[i]) / 3;
   }
-  const smooth = meanFilter3(gray).data;
-  // torch's median: the lower of the two middle values.
-  const paper = Float32Array.from(smooth).sort()[Math.floor((smooth.length - 1) / 2)];
+  const smooth = meanFilter3(gray);
+  const paper = nearbyPaper(smooth).data;
   let low = Infinity;
   let high = -Infinity;
-  for (const v of smooth) {
-    low = Math.min(low, v);
-    high = Math.max(high, v);
-  }
-  // The paper covers most of the picture, so the median is paper; the ink is the farther extreme.
-  if (high - paper > paper - low) for (const ch of channels) ch.data.forEach((v, i) => (ch.data[i] = 1 - v)); // light ink
+  smooth.data.forEach((v, i) => {
+    low = Math.min(low, v - paper[i]);
+    high = Math.max(high, v - paper[i]);
+  });
+  // The paper covers most of each part of the picture, so the median around a pixel is paper; the ink
+  // is the farther extreme from it.
+  if (high > -low) for (const ch of channels) ch.data.forEach((v, i) => (ch.data[i] = 1 - v)); // light ink
   const papers = channels.map((ch) => paperBrightness(ch)); // paper -> 1 everywhere, whatever the light and cast
   const ink = plane(width, height);
   for (let i = 0; i < ink.data.length; i++) {
@@ -74,6 +74,32 @@ function inkMap(image) {
     ink.data[i] = Math.min(1, Math.max(0, 1 - darkest));
   }
   return ink;
+}
+
+// _nearby_paper(): the paper's grey level around each pixel, the median of POLARITY_WINDOW-wide windows
+// (edges repeated, as scipy's mode="nearest") on a copy at most POLARITY_SIDE a side, enlarged again.
+function nearbyPaper(gray) {
+  const scale = Math.min(1, C.POLARITY_SIDE / Math.max(gray.width, gray.height));
+  const small = resizeArea(
+    gray,
+    Math.max(1, roundHalfEven(gray.width * scale)),
+    Math.max(1, roundHalfEven(gray.height * scale)),
+  );
+  const radius = Math.floor(C.POLARITY_WINDOW / 2);
+  const medians = plane(small.width, small.height);
+  const window = new Float32Array(C.POLARITY_WINDOW * C.POLARITY_WINDOW);
+  for (let y = 0; y < small.height; y++)
+    for (let x = 0; x < small.width; x++) {
+      let n = 0;
+      for (let dy = -radius; dy <= radius; dy++)
+        for (let dx = -radius; dx <= radius; dx++) {
+          const yy = Math.min(small.height - 1, Math.max(0, y + dy));
+          const xx = Math.min(small.width - 1, Math.max(0, x + dx));
+          window[n++] = small.data[yy * small.width + xx];
+        }
+      medians.data[y * small.width + x] = window.sort()[(window.length - 1) / 2]; // an odd count: the middle one
+    }
+  return resizeLinear(medians, gray.width, gray.height);
 }
 
 // _mean_filter3(): the mean of each 3x3 window, windows cut at the edges.
