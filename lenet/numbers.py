@@ -32,7 +32,7 @@ from lenet.pipeline.ink import digit_ink, ink_map
 from lenet.pipeline.line import level, line_pixels
 from lenet.pipeline.place import model_levels
 from lenet.pipeline.preprocess import ImageSource, ModelInput
-from lenet.pipeline.segment import Piece, cut_columns, piece_ink, pieces, stroke_owners
+from lenet.pipeline.segment import Piece, cut_columns, piece_ink, piece_window, pieces, stroke_owners
 from lenet.pipeline.strokes import normalize_strokes
 
 if TYPE_CHECKING:
@@ -212,7 +212,7 @@ def _parts(ink, owners, edge, spans: list[tuple[Piece, int, int]]) -> list[_Part
     """Each (piece, left, right) span's ink normalised as a single digit is, placed in one batch."""
     fitted = []  # (the fitted digit or None for no ink, its box)
     for piece, left, right in spans:
-        alone = piece_ink(ink, owners, piece, left, right)
+        alone, (top, start) = piece_window(ink, owners, piece, left, right)  # (h, w) from row top, column start
         rows, cols = np.flatnonzero((alone > edge).any(1)), np.flatnonzero((alone > edge).any(0))
         try:
             digit = normalize_strokes(alone, edge) if len(rows) else None
@@ -221,7 +221,8 @@ def _parts(ink, owners, edge, spans: list[tuple[Piece, int, int]]) -> list[_Part
         if digit is None:
             fitted.append((None, (left, 0, right, 0)))
         else:
-            fitted.append((digit, (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)))
+            box = (start + int(cols[0]), top + int(rows[0]), start + int(cols[-1]) + 1, top + int(rows[-1]) + 1)
+            fitted.append((digit, box))
     levels = iter(model_levels([digit for digit, _ in fitted if digit is not None]))
     return [
         _Part(left, right, ModelInput(next(levels)) if digit is not None else None, box)

@@ -79,12 +79,7 @@ function inkMap(image) {
 // _nearby_paper(): the paper's grey level around each pixel, the median of POLARITY_WINDOW-wide windows
 // (edges repeated, as scipy's mode="nearest") on a copy at most POLARITY_SIDE a side, enlarged again.
 function nearbyPaper(gray) {
-  const scale = Math.min(1, C.POLARITY_SIDE / Math.max(gray.width, gray.height));
-  const small = resizeArea(
-    gray,
-    Math.max(1, roundHalfEven(gray.width * scale)),
-    Math.max(1, roundHalfEven(gray.height * scale)),
-  );
+  const small = areaCopy(gray, C.POLARITY_SIDE);
   const radius = Math.floor(C.POLARITY_WINDOW / 2);
   const medians = plane(small.width, small.height);
   const window = new Float32Array(C.POLARITY_WINDOW * C.POLARITY_WINDOW);
@@ -100,6 +95,13 @@ function nearbyPaper(gray) {
       medians.data[y * small.width + x] = window.sort()[(window.length - 1) / 2]; // an odd count: the middle one
     }
   return resizeLinear(medians, gray.width, gray.height);
+}
+
+// _area_copy(): a plane reduced by area averaging to at most `side` a side, the aspect kept.
+function areaCopy(source, side) {
+  const scale = Math.min(1, side / Math.max(source.width, source.height));
+  const width = Math.max(1, roundHalfEven(source.width * scale));
+  return resizeArea(source, width, Math.max(1, roundHalfEven(source.height * scale)));
 }
 
 // _mean_filter3(): the mean of each 3x3 window, windows cut at the edges.
@@ -123,12 +125,7 @@ function meanFilter3({ data, width, height }) {
 // _paper_brightness() of one channel: a closing (max then min filter) on a copy at most
 // BACKGROUND_SIDE a side removes the strokes and keeps the light's slow changes and a shadow's edge.
 function paperBrightness(channel) {
-  const scale = Math.min(1, C.BACKGROUND_SIDE / Math.max(channel.width, channel.height));
-  const small = resizeArea(
-    channel,
-    Math.max(1, roundHalfEven(channel.width * scale)),
-    Math.max(1, roundHalfEven(channel.height * scale)),
-  );
+  const small = areaCopy(channel, C.BACKGROUND_SIDE);
   const closed = extremeFilter(extremeFilter(small, C.BACKGROUND_KERNEL, Math.max), C.BACKGROUND_KERNEL, Math.min);
   const soft = plane(closed.width, closed.height); // a 3x3 mean with replicated edges
   for (let y = 0; y < closed.height; y++)

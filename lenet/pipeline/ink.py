@@ -57,9 +57,7 @@ def _nearby_paper(gray: torch.Tensor) -> torch.Tensor:
     on a digit that fills its picture (all of MNIST's 10,000 test digits, either way round, as before).
     """
     height, width = gray.shape
-    scale = min(1.0, POLARITY_SIDE / max(height, width))
-    small_size = (max(1, round(height * scale)), max(1, round(width * scale)))
-    small = F.interpolate(gray[None, None], size=small_size, mode="area")[0, 0].numpy()  # (h, w)
+    small = _area_copy(gray[None, None], POLARITY_SIDE)[0, 0].numpy()  # (h, w)
     paper = torch.from_numpy(ndimage.median_filter(small, size=POLARITY_WINDOW, mode="nearest"))
     return F.interpolate(paper[None, None], size=(height, width), mode="bilinear", align_corners=False)[0, 0]
 
@@ -76,6 +74,13 @@ def _mean_filter3(image: torch.Tensor) -> torch.Tensor:
     return window_sum / (rows[:, None] * cols[None, :])
 
 
+def _area_copy(images: torch.Tensor, side: int) -> torch.Tensor:
+    """(N, C, H, W) -> (N, C, h, w) reduced by area averaging to at most `side` a side, the aspect kept."""
+    height, width = images.shape[-2:]
+    scale = min(1.0, side / max(height, width))
+    return F.interpolate(images, size=(max(1, round(height * scale)), max(1, round(width * scale))), mode="area")
+
+
 def _paper_brightness(rgb: torch.Tensor) -> torch.Tensor:
     """(C, H, W) -> (C, H, W) the brightness the paper would have at each pixel without ink.
 
@@ -83,9 +88,7 @@ def _paper_brightness(rgb: torch.Tensor) -> torch.Tensor:
     narrower than the kernel (the strokes) but keeps slow gradients and the step of a shadow's edge.
     """
     _, height, width = rgb.shape
-    scale = min(1.0, BACKGROUND_SIDE / max(height, width))
-    small_size = (max(1, round(height * scale)), max(1, round(width * scale)))
-    small = F.interpolate(rgb[None], size=small_size, mode="area")  # (1, C, h, w)
+    small = _area_copy(rgb[None], BACKGROUND_SIDE)  # (1, C, h, w)
     closed = _min_filter(-_min_filter(-small, BACKGROUND_KERNEL), BACKGROUND_KERNEL)  # max, then min
     closed = F.avg_pool2d(F.pad(closed, (1, 1, 1, 1), mode="replicate"), 3, stride=1)  # soften the blocks
     background = F.interpolate(closed, size=(height, width), mode="bilinear", align_corners=False)

@@ -102,16 +102,31 @@ def _join_short(found: list[Piece]) -> list[Piece]:
 
 def piece_ink(ink: np.ndarray, owners: np.ndarray, piece: Piece, left: int | None = None, right: int | None = None):
     """(H, W) ink of `piece` alone, between columns left and right (default: all of it)."""
+    alone, (row, column) = piece_window(ink, owners, piece, left, right)
+    whole = np.zeros(ink.shape, np.float32)
+    whole[row : row + alone.shape[0], column : column + alone.shape[1]] = alone
+    return whole
+
+
+def piece_window(
+    ink: np.ndarray, owners: np.ndarray, piece: Piece, left: int | None = None, right: int | None = None
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """piece_ink's ink in the window of the piece's box between left and right, grown by a blank
+    pixel each way where the image goes on (h, w), and the window's (top row, left column): what
+    normalize_strokes makes of it is what it makes of the whole image, at a fraction of the work."""
     top, box_left, bottom, box_right = piece.box
     left = box_left if left is None else max(left, box_left)
     right = box_right if right is None else min(right, box_right)
+    if left >= right:
+        return np.zeros((0, 0), np.float32), (top, box_left)
+    height, width = ink.shape
+    row, column = max(top - 1, 0), max(left - 1, 0)
+    alone = np.zeros((min(bottom + 1, height) - row, min(right + 1, width) - column), np.float32)
     ours = np.zeros(int(owners.max()) + 1, bool)  # stroke label -> whether it is the piece's
     ours[list(piece.labels)] = True
-    alone = np.zeros(ink.shape, np.float32)
-    if left < right:  # the piece's ink lies inside its box: only that window is looked at
-        window = np.s_[top:bottom, left:right]
-        alone[window] = np.where(ours[owners[window]], ink[window], 0.0)
-    return alone
+    window = np.s_[top:bottom, left:right]  # the piece's ink lies inside its box
+    alone[top - row : bottom - row, left - column : right - column] = np.where(ours[owners[window]], ink[window], 0.0)
+    return alone, (row, column)
 
 
 def cut_columns(ink: np.ndarray, piece: Piece, min_width: int, height: float) -> list[int]:
