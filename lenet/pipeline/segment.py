@@ -111,9 +111,9 @@ def piece_ink(ink: np.ndarray, owners: np.ndarray, piece: Piece, left: int | Non
 def piece_window(
     ink: np.ndarray, owners: np.ndarray, piece: Piece, left: int | None = None, right: int | None = None
 ) -> tuple[np.ndarray, tuple[int, int]]:
-    """piece_ink's ink in the window of the piece's box between left and right, grown by a blank
-    pixel each way where the image goes on (h, w), and the window's (top row, left column): what
-    normalize_strokes makes of it is what it makes of the whole image, at a fraction of the work."""
+    """(piece_ink's ink, (h, w), in the piece's box between columns left and right grown by a blank
+    pixel on each side the image goes on; that window's top row and left column). normalize_strokes
+    makes the same digit of it as of piece_ink's whole image, at a fraction of the work."""
     top, box_left, bottom, box_right = piece.box
     left = box_left if left is None else max(left, box_left)
     right = box_right if right is None else min(right, box_right)
