@@ -32,7 +32,7 @@ from lenet.pipeline.ink import digit_ink, ink_map
 from lenet.pipeline.line import level, line_pixels
 from lenet.pipeline.place import model_levels
 from lenet.pipeline.preprocess import ImageSource, ModelInput
-from lenet.pipeline.segment import Piece, cut_columns, piece_ink, piece_window, pieces, stroke_owners
+from lenet.pipeline.segment import Piece, cut_columns, piece_window, pieces, stroke_owners
 from lenet.pipeline.strokes import normalize_strokes
 
 if TYPE_CHECKING:
@@ -113,12 +113,12 @@ class NumberInk:
 
     @cached_property
     def strokes(self) -> np.ndarray:
-        """(H, W) the ink of all the pieces as one: their strokes, not the dots and dashes left out of
-        every piece. Made once per number (the line reader may read it twice)."""
+        """The ink of all the pieces as one (piece_window's window of it): their strokes, not the dots
+        and dashes left out of every piece. Made once per number (the line reader may read it twice)."""
         boxes = np.array([piece.box for piece in self.pieces])  # (pieces, 4): top, left, bottom, right
         box = (*boxes[:, :2].min(0).tolist(), *boxes[:, 2:].max(0).tolist())
         labels = tuple(label for piece in self.pieces for label in piece.labels)
-        return piece_ink(self.ink, self.owners, Piece(labels, box))
+        return piece_window(self.ink, self.owners, Piece(labels, box))[0]
 
 
 def number_ink(picture: Picture) -> NumberInk:
@@ -281,7 +281,7 @@ def _line_reading(predictor: Predictor, line: NumberInk, piece: Piece) -> list[t
     """The digits the line reader reads in the piece's ink, each as (10,) probabilities; [] without one."""
     if predictor.lines is None:
         return []
-    pixels = line_pixels(piece_ink(line.ink, line.owners, piece, piece.box[1], piece.box[3]))
+    pixels = line_pixels(piece_window(line.ink, line.owners, piece)[0])
     return predictor.line_digits(pixels) if pixels is not None else []
 
 

@@ -100,20 +100,13 @@ def _join_short(found: list[Piece]) -> list[Piece]:
     return sorted(tall, key=lambda piece: piece.box[1])
 
 
-def piece_ink(ink: np.ndarray, owners: np.ndarray, piece: Piece, left: int | None = None, right: int | None = None):
-    """(H, W) ink of `piece` alone, between columns left and right (default: all of it)."""
-    alone, (row, column) = piece_window(ink, owners, piece, left, right)
-    whole = np.zeros(ink.shape, np.float32)
-    whole[row : row + alone.shape[0], column : column + alone.shape[1]] = alone
-    return whole
-
-
 def piece_window(
     ink: np.ndarray, owners: np.ndarray, piece: Piece, left: int | None = None, right: int | None = None
 ) -> tuple[np.ndarray, tuple[int, int]]:
-    """(piece_ink's ink, (h, w), in the piece's box between columns left and right grown by a blank
-    pixel on each side the image goes on; that window's top row and left column). normalize_strokes
-    makes the same digit of it as of piece_ink's whole image, at a fraction of the work."""
+    """((h, w) float32 ink of `piece` alone, between columns left and right (default: all of it), in
+    its box there grown by a blank pixel on each side the image goes on; that window's top row and
+    left column). Everything made of it (normalize_strokes' digit, line_pixels' line, a level line)
+    is what the whole image, blank around the piece, would give, at a fraction of the work."""
     top, box_left, bottom, box_right = piece.box
     left = box_left if left is None else max(left, box_left)
     right = box_right if right is None else min(right, box_right)
