@@ -1,6 +1,7 @@
 """Numbers read whole: exact-number and per-digit accuracy on synthetic handwritten numbers, and the time.
 
-    python -m bench.numbers [--seeds 0 1 2] [--per-cell 20]
+    python -m bench.numbers [--seeds 0 1 2] [--per-cell 20] [--checkpoint checkpoints/lenet5]
+        [--lines checkpoints/lenet5-lines]
 
 For each seed, testkit.numbers builds `--per-cell` numbers of every kind (spaced, tight, touching,
 photographed) and length (2 to 8 digits) from MNIST *test* digits and the project's stroke templates
@@ -20,10 +21,11 @@ import argparse
 import contextlib
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 
-from lenet.predict import Predictor
+from lenet.predict import DEFAULT_CHECKPOINT, DEFAULT_LINES, Predictor
 from lenet.training.data import load_mnist
 from testkit.numbers import KINDS, number_image
 from testkit.wild import DigitShapes
@@ -86,14 +88,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="one set per seed (default: 0 1 2)")
     parser.add_argument("--per-cell", type=int, default=20, help="numbers per kind and length (default: 20)")
+    parser.add_argument("--checkpoint", default=None, help="the digit model's folder (default: checkpoints/lenet5)")
+    parser.add_argument("--lines", default=None, help="the line reader's folder (default: checkpoints/lenet5-lines)")
     parser.add_argument("--data-dir", default=None, help="MNIST root (default: $LENET_DATA_DIR, else data/)")
     args = parser.parse_args()
+    if args.lines and not Path(args.lines).is_dir():  # Predictor would go on without a line reader
+        parser.error(f"--lines: no checkpoint folder {args.lines}")
 
     images, labels = load_mnist(args.data_dir, train=False)
     shapes = DigitShapes(images.numpy(), labels.numpy(), fonts=[])  # MNIST test digits and stroke templates
-    predictor = Predictor.from_checkpoint()
+    predictor = Predictor.from_checkpoint(args.checkpoint or DEFAULT_CHECKPOINT, lines=args.lines or DEFAULT_LINES)
     reader = "the piece reader (checkpoints/lenet5-pieces)" if predictor.pieces is not None else "the digit model"
-    counted = "; touching runs counted, and every number read, by the line reader too (checkpoints/lenet5-lines)"
+    lines = args.lines or "checkpoints/lenet5-lines"
+    counted = f"; touching runs counted, and every number read, by the line reader too ({lines})"
     counted = counted if predictor.lines is not None else ""
     print(f"{args.per_cell} numbers per kind and length 2-8, seeds {args.seeds}; cuts scored by {reader}{counted}")
     lengths = " ".join(f"{length:>5}" for length in LENGTHS)

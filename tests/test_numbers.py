@@ -96,6 +96,27 @@ def test_touching_digits_are_cut_where_they_read_best(predictor, labels):
     assert predictor.read_number(image).number == labels
 
 
+def test_each_inked_pixel_belongs_to_the_nearest_stroke():
+    """segment.stroke_owners: rims (ink under the edge) go to the stroke nearest to them, whether
+    their blob of ink holds one stroke or, where rims run together, several."""
+    from lenet.pipeline.segment import stroke_owners
+
+    core = np.zeros((40, 70), np.float32)
+    core[5:35, 8:12] = 1.0  # a stroke alone
+    core[5:35, 30:34] = 1.0  # two strokes whose rims run together: one blob
+    core[20:24, 38:60] = 1.0
+    core[30:34, 64:67] = 1.0  # a dot, rims and all
+    ink = np.maximum(core, 0.4 * ndimage.binary_dilation(core > 0, iterations=3))  # 3 px rims at 0.4
+    owners, count = stroke_owners(ink, edge=0.5)
+    assert count == 4
+    assert np.array_equal(owners > 0, ink > 0)  # every inked pixel has an owner, and only those
+    strokes, _ = ndimage.label(ink > 0.5, structure=np.ones((3, 3)))
+    for y, x in zip(*np.nonzero(ink > 0), strict=True):  # brute force: distance to every stroke pixel
+        distances = {label: np.hypot(*(np.argwhere(strokes == label) - (y, x)).T).min() for label in range(1, 5)}
+        nearest = min(distances.values())
+        assert distances[owners[y, x]] == nearest, (y, x)
+
+
 def test_a_count_from_the_line_reader_overrules_the_best_reading_with_fewer_digits():
     """_best_cuts: a piece whose whole reads as one digit best is cut in two when the line reader
     reads two digits in it; with more digits than it can be cut into, there is no reading."""
