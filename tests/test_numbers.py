@@ -105,10 +105,11 @@ def test_each_inked_pixel_belongs_to_the_nearest_stroke():
     core[5:35, 8:12] = 1.0  # a stroke alone
     core[5:35, 30:34] = 1.0  # two strokes whose rims run together: one blob
     core[20:24, 38:60] = 1.0
-    core[30:34, 64:67] = 1.0  # a dot, rims and all
+    core[4:7, 64:67] = 1.0  # a dot, rims and all, alone
     ink = np.maximum(core, 0.4 * ndimage.binary_dilation(core > 0, iterations=3))  # 3 px rims at 0.4
+    _, blobs = ndimage.label(ink > 0, structure=np.ones((3, 3)))
     owners, count = stroke_owners(ink, edge=0.5)
-    assert count == 4
+    assert (count, blobs) == (4, 3)
     assert np.array_equal(owners > 0, ink > 0)  # every inked pixel has an owner, and only those
     strokes, _ = ndimage.label(ink > 0.5, structure=np.ones((3, 3)))
     for y, x in zip(*np.nonzero(ink > 0), strict=True):  # brute force: distance to every stroke pixel
