@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from lenet.pipeline.ink import EIGHT_CONNECTED
+from lenet.pipeline.ink import EIGHT_CONNECTED, inked_window
 
 MERGE_OVERLAP = 0.5  # strokes whose column ranges overlap by this share of the narrower one are one piece
 DOT_FRACTION = 0.02  # strokes with less ink than this share of the heaviest are dots and specks
@@ -51,10 +51,8 @@ def stroke_owners(ink: np.ndarray, edge: float) -> tuple[np.ndarray, int]:
     # included, holds one stroke (most digits of a spaced number), that is the blob's stroke; only
     # blobs holding several (touching digits, a 5's bar drawn apart) need the distances. All of it
     # within the box of the ink: a number fills a fraction of its image.
-    inked = ink > 0
-    rows, cols = np.flatnonzero(inked.any(1)), np.flatnonzero(inked.any(0))
-    box = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    inked, strokes = inked[box], labels[box]
+    box = inked_window(ink, 1)  # the box of the ink, grown by a pixel
+    inked, strokes = ink[box] > 0, labels[box]
     blobs, blob_count = ndimage.label(inked, structure=EIGHT_CONNECTED)  # (h, w) 1..blob_count
     blob_of_stroke = np.zeros(count + 1, np.int64)  # (count + 1,) the blob each stroke lies in
     blob_of_stroke[strokes] = blobs  # every pixel of a stroke is in the same blob
@@ -65,8 +63,7 @@ def stroke_owners(ink: np.ndarray, edge: float) -> tuple[np.ndarray, int]:
     owned[:] = np.where(single[blobs], stroke_of_blob[blobs], 0)
     shared = inked & ~single[blobs]
     if shared.any():  # the nearest stroke, in the box of the blobs that share (it holds their strokes)
-        rows, cols = np.flatnonzero(shared.any(1)), np.flatnonzero(shared.any(0))
-        part = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        part = inked_window(shared, 1)
         near = strokes[part]
         nearest = ndimage.distance_transform_edt(near == 0, return_distances=False, return_indices=True)
         owned[part] = np.where(shared[part], near[nearest[0], nearest[1]], owned[part])
