@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lenet.checkpoint import CheckpointError
 from lenet.predict import DEFAULT_CHECKPOINT, DEFAULT_LINES, Predictor
 from lenet.training.data import load_mnist
 from testkit.numbers import KINDS, number_image
@@ -97,7 +98,10 @@ def main() -> None:
 
     images, labels = load_mnist(args.data_dir, train=False)
     shapes = DigitShapes(images.numpy(), labels.numpy(), fonts=[])  # MNIST test digits and stroke templates
-    predictor = Predictor.from_checkpoint(args.checkpoint or DEFAULT_CHECKPOINT, lines=args.lines or DEFAULT_LINES)
+    try:
+        predictor = Predictor.from_checkpoint(args.checkpoint or DEFAULT_CHECKPOINT, lines=args.lines or DEFAULT_LINES)
+    except CheckpointError as err:  # a folder that is missing or does not hold a model
+        parser.error(str(err))
     reader = "the piece reader (checkpoints/lenet5-pieces)" if predictor.pieces is not None else "the digit model"
     lines = args.lines or "checkpoints/lenet5-lines"
     counted = f"; touching runs counted, and every number read, by the line reader too ({lines})"
