@@ -11,6 +11,9 @@ reading with the truth (edit distance: a missing, extra or wrong digit each cost
 4-digit numbers, each number's read_number time over Predictor.predict's on the same image, their
 median (the target's figure); then, as printed before, the median read_number time over the median
 predict time, which sets a number's time against another image's; then the medians per kind.
+Where the misses come from: per kind, how many numbers were read with a digit too many or too few;
+then, in the numbers read with the right count, how many digits were misread, by the digit's
+source (an MNIST test digit as it is, its skeleton redrawn with an even pen, a stroke template).
 Targets (issue 16): spaced and tight >= 98% exact, touching >= 90%, photographed >= 95%, per digit
 >= 99.3%; a 4-digit number in <= 3x the time of one single-digit prediction.
 """
@@ -18,6 +21,7 @@ Targets (issue 16): spaced and tight >= 98% exact, touching >= 90%, photographed
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import statistics
 import time
@@ -58,16 +62,24 @@ def run_seed(predictor: Predictor, shapes: DigitShapes, seed: int, per_cell: int
     digits_right = digits_total = 0
     number_ms = {kind: [] for kind in KINDS}  # the 4-digit numbers' times, per kind
     single_ms = {kind: [] for kind in KINDS}  # predict's on the same images, in the same order
+    miscounted = collections.Counter()  # per kind: numbers read with a digit too many or too few
+    by_source = collections.defaultdict(lambda: [0, 0])  # source: [misread, digits] in right-count readings
     for kind in KINDS:
         for length in LENGTHS:
             for _ in range(per_cell):
-                data, truth = number_image(shapes, rng, length, kind)
+                data, truth, sources = number_image(shapes, rng, length, kind)
                 start = time.perf_counter()
                 reading = read(predictor, data)
                 elapsed = time.perf_counter() - start
                 exact[(kind, length)] += reading == truth
                 digits_right += max(0, len(truth) - edit_distance(reading, truth))
                 digits_total += len(truth)
+                if len(reading) != len(truth):
+                    miscounted[kind] += 1
+                else:
+                    for read_digit, true_digit, source in zip(reading, truth, sources, strict=True):
+                        by_source[source][0] += read_digit != true_digit
+                        by_source[source][1] += 1
                 if length == 4:
                     number_ms[kind].append(elapsed * 1000)
                     start = time.perf_counter()
@@ -77,12 +89,23 @@ def run_seed(predictor: Predictor, shapes: DigitShapes, seed: int, per_cell: int
     ratios = [n / s for kind in KINDS for n, s in zip(number_ms[kind], single_ms[kind], strict=True)]
     return {
         "exact": exact,
+        "miscounted": miscounted,
+        "by_source": dict(by_source),
         "ratio": statistics.median(ratios),
         "per_digit": digits_right / digits_total,
         "number_ms": statistics.median(ms for kind in KINDS for ms in number_ms[kind]),
         "single_ms": statistics.median(ms for kind in KINDS for ms in single_ms[kind]),
         "by_kind": {kind: (statistics.median(number_ms[kind]), statistics.median(single_ms[kind])) for kind in KINDS},
     }
+
+
+def source_rates(by_source: dict[str, list[int]]) -> str:
+    """{source: [misread, digits]} -> "mnist 5 of 700 (0.71%), ..." in a fixed order."""
+    return ", ".join(
+        f"{source} {wrong} of {total:,} ({wrong / total:.2%})"
+        for source, (wrong, total) in sorted(by_source.items())
+        if total
+    )
 
 
 def main() -> None:
@@ -108,6 +131,7 @@ def main() -> None:
     counted = counted if predictor.lines is not None else ""
     print(f"{args.per_cell} numbers per kind and length 2-8, seeds {args.seeds}; cuts scored by {reader}{counted}")
     lengths = " ".join(f"{length:>5}" for length in LENGTHS)
+    all_sources = collections.defaultdict(lambda: [0, 0])
     for seed in args.seeds:
         result = run_seed(predictor, shapes, seed, args.per_cell)
         print(f"\nseed {seed}: exact-number accuracy by kind and length")
@@ -129,6 +153,18 @@ def main() -> None:
         # Where the time goes: the medians above mix small drawings with large photos.
         by_kind = ", ".join(f"{kind} {n:.1f}/{s:.1f} ms {n / s:.1f}x" for kind, (n, s) in result["by_kind"].items())
         print(f"  by kind, read_number/predict p50: {by_kind}")
+        numbers = args.per_cell * len(LENGTHS)
+        misses = ", ".join(
+            f"{kind} {numbers - sum(result['exact'][(kind, n)] for n in LENGTHS)} ({result['miscounted'][kind]})"
+            for kind in KINDS
+        )
+        print(f"misses of {numbers} a kind (of them, with a digit too many or too few): {misses}")
+        print(f"  digits misread in numbers read with the right count, by source: {source_rates(result['by_source'])}")
+        for source, (wrong, total) in result["by_source"].items():
+            all_sources[source][0] += wrong
+            all_sources[source][1] += total
+    if len(args.seeds) > 1:
+        print(f"\nall seeds, digits misread in numbers read with the right count: {source_rates(all_sources)}")
 
 
 if __name__ == "__main__":

@@ -22,33 +22,39 @@ SCALE = 3  # pixels per MNIST pixel: digits about 84 px tall
 GAPS = {"spaced": (4, 12), "tight": (0, 2), "touching": (-4, -1)}  # px between boxes at 28 px tall
 
 
-def number_ink(shapes: DigitShapes, rng: np.random.Generator, length: int, kind: str) -> tuple[np.ndarray, str]:
-    """(ink coverage (H, W) in [0, 1] of a `length`-digit number, its digits as a string)."""
+def number_ink(
+    shapes: DigitShapes, rng: np.random.Generator, length: int, kind: str
+) -> tuple[np.ndarray, str, tuple[str, ...]]:
+    """(ink coverage (H, W) in [0, 1] of a `length`-digit number, its digits as a string, each digit's
+    source as testkit.wild.ink_patch names it)."""
     gaps = GAPS["spaced" if kind == "photographed" and rng.random() < 0.5 else kind if kind in GAPS else "tight"]
     height = 28 * SCALE
-    patches, digits = [], ""
+    patches, digits, sources = [], "", []
     for _ in range(length):
-        patch, label, _ = ink_patch(shapes, rng, int(height * rng.uniform(0.88, 1.0)))
+        patch, label, source = ink_patch(shapes, rng, int(height * rng.uniform(0.88, 1.0)))
         patches.append(patch)
         digits += str(label)
+        sources.append(source)
     spaces = [round(rng.uniform(*gaps) * SCALE) for _ in range(length - 1)]
     ink, _ = line_of_digits(patches, spaces, height, margin=6 * SCALE, wave=4 * SCALE, rng=rng)
-    return ink, digits
+    return ink, digits, tuple(sources)
 
 
-def number_image(shapes: DigitShapes, rng: np.random.Generator, length: int, kind: str) -> tuple[bytes, str]:
-    """(encoded image, its digits): a drawing (ink in the alpha of a transparent PNG) or, for
-    "photographed", a JPEG photo of the number on paper."""
-    ink, digits = number_ink(shapes, rng, length, kind)
+def number_image(
+    shapes: DigitShapes, rng: np.random.Generator, length: int, kind: str
+) -> tuple[bytes, str, tuple[str, ...]]:
+    """(encoded image, its digits, each digit's source): a drawing (ink in the alpha of a transparent
+    PNG) or, for "photographed", a JPEG photo of the number on paper."""
+    ink, digits, sources = number_ink(shapes, rng, length, kind)
     if kind == "photographed":
         height, width = ink.shape
         scale = rng.uniform(1.2, 2.0)  # the number fills a part of the picture
-        return photograph(ink, int(width * scale), int(height * scale * rng.uniform(1.5, 3)), rng), digits
+        return photograph(ink, int(width * scale), int(height * scale * rng.uniform(1.5, 3)), rng), digits, sources
     alpha = (ink * 255).astype(np.uint8)
     rgba = np.zeros((*alpha.shape, 4), np.uint8)
     rgba[..., 2] = 200  # blue ink; only its alpha counts
     rgba[..., 3] = alpha
-    return encode(Image.fromarray(rgba)), digits
+    return encode(Image.fromarray(rgba)), digits, sources
 
 
 def photographed_number(digits: str, seed: int = 0) -> bytes:

@@ -249,7 +249,9 @@ def sketch(shapes: DigitShapes, rng: np.random.Generator) -> tuple[bytes, int, s
 
 
 def ink_patch(shapes: DigitShapes, rng: np.random.Generator, height: int) -> tuple[np.ndarray, int, str]:
-    """A digit as float ink coverage (h, w) in [0, 1], about `height` px tall, from any source."""
+    """(a digit as float ink coverage (h, w) in [0, 1], about `height` px tall, from any source; its
+    label; its source: "mnist" or "font" as they are, or drawn with an even pen along the strokes of
+    a "template" or the skeleton of an MNIST digit or a glyph, "mnist-pen" or "font-pen")."""
     kind = ("pen", "mnist", "font")[int(rng.integers(3)) if shapes.fonts else int(rng.integers(2))]
     if kind == "mnist":
         i = shapes.mnist_index(rng)
@@ -264,7 +266,7 @@ def ink_patch(shapes: DigitShapes, rng: np.random.Generator, height: int) -> tup
         width = max(1, round(glyph.width * height / glyph.height))
         glyph = glyph.resize((width, height), Image.Resampling.LANCZOS)
         return np.asarray(glyph, dtype=np.float32) / 255.0, label, kind
-    lines, label, _ = shapes.strokes(rng)
+    lines, label, source = shapes.strokes(rng)
     lines = wobble(lines, rng, amount=rng.uniform(0.0, 0.02))
     pen = max(2, int(height * rng.uniform(0.04, 0.12)))
     side = height + 2 * pen
@@ -272,7 +274,7 @@ def ink_patch(shapes: DigitShapes, rng: np.random.Generator, height: int) -> tup
     origin, scale = place(lines, side - pen, 1.0 * height / side, np.random.default_rng(0))
     draw_lines(ImageDraw.Draw(image), lines, (origin[0] + pen / 2, origin[1] + pen / 2), scale, pen, fill=255)
     image = image.crop(image.getbbox())
-    return np.asarray(image, dtype=np.float32) / 255.0, label, kind
+    return np.asarray(image, dtype=np.float32) / 255.0, label, source if source == "template" else f"{source}-pen"
 
 
 def photo(shapes: DigitShapes, rng: np.random.Generator) -> tuple[bytes, int, str]:

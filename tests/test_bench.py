@@ -77,3 +77,12 @@ def test_bench_numbers_reads_a_small_set_and_times_each_number_against_its_own_i
     assert sum(result["exact"].values()) >= 22 and result["per_digit"] >= 0.95, result
     # Reading a number normalises and reads each digit, and the whole line: more than one prediction.
     assert result["ratio"] > 1 and set(result["by_kind"]) == set(KINDS)
+    # Where the misses come from: each missed number has a digit too many or too few, or else at
+    # least one digit misread, counted by the digit's source (no fonts here).
+    misses = len(result["exact"]) - sum(result["exact"].values())
+    miscounted = sum(result["miscounted"].values())
+    misread = sum(wrong for wrong, _ in result["by_source"].values())
+    assert set(result["by_source"]) <= {"mnist", "mnist-pen", "template"}, result["by_source"]
+    assert miscounted <= misses <= miscounted + misread, (misses, miscounted, result["by_source"])
+    right_count_digits = sum(total for _, total in result["by_source"].values())
+    assert sum(LENGTHS) * len(KINDS) - 8 * miscounted <= right_count_digits <= sum(LENGTHS) * len(KINDS)
