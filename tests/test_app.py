@@ -516,7 +516,13 @@ def test_uploads_are_deleted_after_a_while(tmp_path):
         uploads[-1].write_bytes(photo_bytes(4, seed=100 + i))
 
     def cached() -> set[str]:
-        return {p.relative_to(cache).as_posix() for p in cache.rglob("*")}
+        # os.walk, not rglob: the app deletes folders while this walks them (what the test waits
+        # for), and os.walk skips a folder that is gone by the time it is listed.
+        return {
+            (Path(folder) / name).relative_to(cache).as_posix()
+            for folder, folders, names in os.walk(cache)
+            for name in folders + names
+        }
 
     with running_app(tmp_path, LENET_CACHE_SECONDS="2", GRADIO_TEMP_DIR=str(cache)) as (url, _):
         at_start = cached()
