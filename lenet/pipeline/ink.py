@@ -34,8 +34,10 @@ def ink_map(picture: Picture) -> np.ndarray:
         low, high = array.min(), array.max()
         rgb = ((array - low) / (high - low) if high > low else torch.zeros_like(array))[None]  # (1, H, W)
     else:
-        # Contiguous (3, H, W): every per-channel step below runs several times faster than on a view.
-        rgb = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1).contiguous().float() / 255.0
+        # Contiguous (3, H, W), transposed while still bytes (a third of the time of transposing
+        # floats): every per-channel step below runs several times faster than on a view.
+        planes = np.ascontiguousarray(np.asarray(image.convert("RGB")).transpose(2, 0, 1))
+        rgb = torch.from_numpy(planes).float().div_(255.0)
     gray = _mean_filter3(rgb.mean(0))  # (H, W), without single-pixel noise
     # The paper covers most of each part of the picture, so the median around a pixel is paper; the
     # ink is the farther extreme from it.
@@ -64,14 +66,17 @@ def _nearby_paper(gray: torch.Tensor) -> torch.Tensor:
 
 def _mean_filter3(image: torch.Tensor) -> torch.Tensor:
     """(H, W) -> (H, W) mean of each 3x3 window, windows cut at the edges: the same numbers as
-    avg_pool2d(count_include_pad=False), as a convolution, which is several times faster on the CPU."""
+    avg_pool2d(count_include_pad=False), as sums of shifted slices (rows, then columns), which is
+    several times faster on the CPU than either pooling or a 3x3 convolution."""
     height, width = image.shape
-    window_sum = F.conv2d(image[None, None], torch.ones(1, 1, 3, 3), padding=1)[0, 0]
-    rows, cols = torch.full((height,), 3.0), torch.full((width,), 3.0)  # rows, columns in each window
-    for count in (rows, cols):
+    padded = F.pad(image[None], (1, 1, 1, 1))[0]  # (H + 2, W + 2), zeros around
+    rows = padded[:-2] + padded[1:-1] + padded[2:]  # (H, W + 2): sums of 3 rows
+    window_sum = rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]  # (H, W)
+    rows_in, cols_in = torch.full((height,), 3.0), torch.full((width,), 3.0)  # rows, columns in each window
+    for count in (rows_in, cols_in):
         count[0] -= 1  # the first and last lose one (a 1-pixel line loses both)
         count[-1] -= 1
-    return window_sum / (rows[:, None] * cols[None, :])
+    return window_sum / (rows_in[:, None] * cols_in[None, :])
 
 
 def _area_copy(images: torch.Tensor, side: int) -> torch.Tensor:
@@ -91,8 +96,11 @@ def _paper_brightness(rgb: torch.Tensor) -> torch.Tensor:
     small = _area_copy(rgb[None], BACKGROUND_SIDE)  # (1, C, h, w)
     closed = _min_filter(-_min_filter(-small, BACKGROUND_KERNEL), BACKGROUND_KERNEL)  # max, then min
     closed = F.avg_pool2d(F.pad(closed, (1, 1, 1, 1), mode="replicate"), 3, stride=1)  # soften the blocks
-    background = F.interpolate(closed, size=(height, width), mode="bilinear", align_corners=False)
-    return background[0].clamp(min=0.02)
+    # Kept off 0 on the small copy: bilinear weights sum to 1, so the full-size one stays off 0 as well.
+    closed = closed.clamp(min=0.02)
+    # Each channel as an image of its own, (C, 1, h, w): the same numbers as (1, C, h, w), in half the time.
+    background = F.interpolate(closed.transpose(0, 1), size=(height, width), mode="bilinear", align_corners=False)
+    return background[:, 0]  # (C, H, W)
 
 
 def max_filter(tensor: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
