@@ -137,11 +137,9 @@ function paperBrightness(channel) {
           const xx = Math.min(closed.width - 1, Math.max(0, x + dx));
           sum += closed.data[yy * closed.width + xx];
         }
-      soft.data[y * closed.width + x] = sum / 9;
+      soft.data[y * closed.width + x] = Math.max(sum / 9, 0.02); // kept off 0 before enlarging, as Python
     }
-  const background = resizeLinear(soft, channel.width, channel.height);
-  background.data.forEach((v, i) => (background.data[i] = Math.max(v, 0.02)));
-  return background;
+  return resizeLinear(soft, channel.width, channel.height);
 }
 
 // max_filter() / _min_filter(): a sliding max or min over size x size windows cut at the edges.
