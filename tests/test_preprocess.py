@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 import torch
@@ -61,6 +63,20 @@ def test_photo_with_shadow_noise_and_specks(predictor, label):
     # The specks and the shadow's edge are dropped: ink only where the digit is.
     clean = preprocess(photo_bytes(label, seed=label)).pixels
     assert (prediction.model_input.pixels - clean).abs().mean() < 0.05
+
+
+@pytest.mark.parametrize("label", [0, 1, 4, 7])
+@pytest.mark.parametrize("brightness", [0.05, 0.02])
+def test_an_underexposed_photo_is_still_read(predictor, label, brightness):
+    """A photo taken in near darkness: the paper at 5% or 2% of full brightness (its brightest pixel 12
+    or 5 of 255). The paper's brightness is kept off 0 (0.02) before the ink is divided by it, so
+    the ink stays finite and in [0, 1], and the digit is still there."""
+    bright = np.asarray(Image.open(io.BytesIO(photo_bytes(label, seed=label))).convert("RGB"), dtype=np.float32)
+    dark = io.BytesIO()
+    Image.fromarray((bright * brightness).round().astype(np.uint8)).save(dark, format="PNG")
+    ink = ink_map(decode(dark.getvalue()))
+    assert np.isfinite(ink).all() and ink.min() >= 0 and ink.max() <= 1
+    assert predictor.predict(dark.getvalue()).label == str(label)
 
 
 @pytest.mark.parametrize(("softness", "edge"), [(5, 600), (20, 600), (40, 420)])
