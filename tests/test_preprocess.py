@@ -239,3 +239,26 @@ def test_thinning_leaves_thin_lines_and_keeps_every_stroke_whole():
         assert ndimage.label(skeleton, structure=eight)[1] == count
         assert len(np.unique(strokes[skeleton])) == count  # every stroke keeps some of its skeleton
         assert (thin(skeleton) == skeleton).all()
+        # A blank margin changes nothing: thin() works on the box of the ink, and the margin stays blank.
+        margin = int(rng.integers(1, 15))
+        assert (thin(np.pad(mask, margin)) == np.pad(skeleton, margin)).all()
+
+
+def test_stroke_width_counts_every_edge_between_ink_and_blank():
+    """stroke_width's edge count, against np.diff over the mask framed in blank (the outside counts as
+    blank): a full square, a square inside a margin, one touching a corner, lines, one pixel, none."""
+    square = np.ones((10, 10), bool)
+    for mask in (
+        square,
+        np.pad(square, 3),
+        np.pad(square, ((0, 4), (0, 6))),
+        np.eye(12, dtype=bool),
+        np.ones((1, 7), bool),
+        np.ones((1, 1), bool),
+        np.zeros((5, 5), bool),
+    ):
+        framed = np.pad(mask, 1).astype(np.int8)
+        edges = np.count_nonzero(np.diff(framed, axis=0)) + np.count_nonzero(np.diff(framed, axis=1))
+        expected = 8 * mask.sum() / (np.pi * edges) if edges else 0.0
+        assert stroke_width(mask) == pytest.approx(expected, rel=1e-12)
+    assert stroke_width(np.pad(square, 3)) == pytest.approx(8 * 100 / (np.pi * 40))  # area / (8 L / pi), L = 40

@@ -21,11 +21,19 @@ MIN_WIDTH, MAX_WIDTH = 1.9, 3.4
 def stroke_width(mask: np.ndarray) -> float:
     """Mean stroke width of a boolean (H, W) mask in pixels: area / length, where the strokes' length
     comes from their edge count (a curve of length L crosses 8L/pi pixel edges on average)."""
-    area = float(mask.sum())
-    edges = np.count_nonzero(np.diff(mask, axis=0, prepend=0, append=0)) + np.count_nonzero(
-        np.diff(mask, axis=1, prepend=0, append=0)
+    area = np.count_nonzero(mask)
+    if area == 0:
+        return 0.0
+    # Edges between neighbours that differ, and between an ink pixel and the blank outside.
+    edges = (
+        np.count_nonzero(mask[1:] != mask[:-1])
+        + np.count_nonzero(mask[:, 1:] != mask[:, :-1])
+        + np.count_nonzero(mask[0])
+        + np.count_nonzero(mask[-1])
+        + np.count_nonzero(mask[:, 0])
+        + np.count_nonzero(mask[:, -1])
     )
-    return 8 * area / (math.pi * edges) if edges else 0.0
+    return 8 * area / (math.pi * edges)
 
 
 def _removable(step: int) -> np.ndarray:
@@ -49,7 +57,15 @@ _NEIGHBOURS = ((0, 1), (0, 2), (1, 2), (2, 2), (2, 1), (2, 0), (1, 0), (0, 0))
 
 def thin(mask: np.ndarray) -> np.ndarray:
     """Zhang-Suen thinning of a boolean (H, W) mask to lines one pixel wide, connectivity kept."""
-    padded = np.pad(mask.astype(bool), 1)  # a blank frame: every pixel has eight neighbours
+    mask = mask.astype(bool)
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)) if len(rows) else None
+    if box is not None and mask[box].shape != mask.shape:
+        # Only the box of the ink changes (a restroked digit lies inside a blank margin): thin it alone.
+        thinned = np.zeros_like(mask)
+        thinned[box] = thin(mask[box])
+        return thinned
+    padded = np.pad(mask, 1)  # a blank frame: every pixel has eight neighbours
     image = padded[1:-1, 1:-1]  # a view: removing from it removes from `padded`
     height, width = image.shape
     levels = padded.view(np.uint8)
