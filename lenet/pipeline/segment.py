@@ -127,10 +127,11 @@ def piece_window(
     height, width = ink.shape
     row, column = max(top - 1, 0), max(left - 1, 0)
     alone = np.zeros((min(bottom + 1, height) - row, min(right + 1, width) - column), np.float32)
-    ours = np.zeros(int(owners.max()) + 1, bool)  # stroke label -> whether it is the piece's
-    ours[list(piece.labels)] = True
     window = np.s_[top:bottom, left:right]  # the piece's ink lies inside its box
-    alone[top - row : bottom - row, left - column : right - column] = np.where(ours[owners[window]], ink[window], 0.0)
+    labels = owners[window]  # the strokes there, the piece's and its neighbours'
+    ours = np.zeros(max(0, int(labels.max(initial=0)), *piece.labels) + 1, bool)  # stroke label -> the piece's?
+    ours[list(piece.labels)] = True
+    alone[top - row : bottom - row, left - column : right - column] = np.where(ours[labels], ink[window], 0.0)
     return alone, (row, column)
 
 
