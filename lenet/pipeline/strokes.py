@@ -59,12 +59,17 @@ def thin(mask: np.ndarray) -> np.ndarray:
     """Zhang-Suen thinning of a boolean (H, W) mask to lines one pixel wide, connectivity kept."""
     mask = mask.astype(bool)
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)) if len(rows) else None
-    if box is not None and mask[box].shape != mask.shape:
-        # Only the box of the ink changes (a restroked digit lies inside a blank margin): thin it alone.
-        thinned = np.zeros_like(mask)
-        thinned[box] = thin(mask[box])
-        return thinned
+    if len(rows) == 0:
+        return mask
+    # Only the box of the ink changes (a restroked digit lies inside a blank margin): thin it alone.
+    box = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+    thinned = np.zeros_like(mask)
+    thinned[box] = _zhang_suen(mask[box])
+    return thinned
+
+
+def _zhang_suen(mask: np.ndarray) -> np.ndarray:
+    """thin() on the whole of a boolean (H, W) mask, as a new array."""
     padded = np.pad(mask, 1)  # a blank frame: every pixel has eight neighbours
     image = padded[1:-1, 1:-1]  # a view: removing from it removes from `padded`
     height, width = image.shape
