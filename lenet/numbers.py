@@ -33,7 +33,7 @@ from lenet.pipeline.line import level, line_pixels
 from lenet.pipeline.place import model_levels
 from lenet.pipeline.preprocess import ImageSource, ModelInput
 from lenet.pipeline.segment import Piece, cut_columns, piece_window, pieces, stroke_owners
-from lenet.pipeline.strokes import normalize_strokes
+from lenet.pipeline.strokes import normalize_strokes, stroke_width
 
 if TYPE_CHECKING:
     from lenet.predict import Predictor
@@ -44,6 +44,14 @@ MAX_WIDTH = 1.6  # and at most this wide (a wide 0, 4 or 5)
 # scribble, a line of text) is refused before the search for cuts, whose cost grows with its width;
 # a reading with more digits, after it.
 MAX_DIGITS = 10
+# The search for cuts normalises every candidate part: about 200 for 8 touching digits, 200-450 for 10
+# (bench.numbers' kinds). Ink that would need more than this many (a solid bar ten digits long took
+# 13 s) is refused before the search: a few kilobytes of picture must not hold a worker for seconds.
+MAX_PARTS = 1200
+# Strokes at least this thick, in units of the line's height, are solid ink, not digits (mean stroke
+# width: 0.11-0.25 in bench.numbers' and bench.wild's drawings and photos, 0.35 for a heavy display
+# font, 0.5 for a filled disc); redrawing such parts MNIST-thin is what makes their search slow.
+MAX_STROKE = 0.5
 # Each digit a reading adds costs this much log-probability: a cut must earn it. Without it a digit is
 # cut into parts whenever they look a little more like digits than the whole does (a wide 0 as 6 and 7).
 # 0.5 rather than 1 since the piece reader learnt the parts it scores: touching numbers read 3-4
@@ -141,6 +149,8 @@ def read_number(predictor: Predictor, source: ImageSource, k: int = 3) -> Number
         raise NoDigitError(
             f"no number found: this ink would make at least {fewest} digits, and a number has 1 to {MAX_DIGITS}"
         )
+    if stroke_width(line.strokes > line.edge) >= MAX_STROKE * line.height:
+        raise NoDigitError("no number found: this ink is solid blocks, not the strokes of digits")
     spans = [(piece, piece.box[1], piece.box[3]) for piece in line.pieces]
     wholes = zip(line.pieces, _parts(line.ink, line.owners, line.edge, spans), strict=True)
     wholes = [(piece, whole) for piece, whole in wholes if whole.model_input is not None]
@@ -158,10 +168,16 @@ def read_number(predictor: Predictor, source: ImageSource, k: int = 3) -> Number
     if unsettled:
         scores = predictor.digit_scores(torch.stack([wholes[i][1].model_input.pixels for i in unsettled])).tolist()
         sure = {i for i, score in zip(unsettled, scores, strict=True) if digit_wide[i] and score >= SURE}
+        # Where each piece searched may be cut, and the parts that makes: bounded before any is made.
+        cuts = {i: cut_spans(line.ink, wholes[i][0], line.height) for i in unsettled if i not in sure}
+        if sum(len(spans) for _, spans in cuts.values()) > MAX_PARTS:
+            raise NoDigitError(
+                f"no number found: this ink is too long or too dense to cut into 1 to {MAX_DIGITS} digits"
+            )
         chosen, cut = [], False
         for i, (piece, whole) in enumerate(wholes):
-            if i in unsettled and i not in sure:
-                parts = _cut_piece(predictor, line, piece, whole)
+            if i in cuts:
+                parts = _cut_piece(predictor, line, piece, cuts[i], whole)
                 cut |= len(parts) != 1 or parts[0] is not whole
                 chosen += parts
             else:
@@ -230,12 +246,9 @@ def _parts(ink, owners, edge, spans: list[tuple[Piece, int, int]]) -> list[_Part
     ]
 
 
-def candidate_parts(
-    ink: np.ndarray, owners: np.ndarray, edge: float, piece: Piece, height: float
-) -> tuple[list[int], dict[tuple[int, int], _Part]]:
-    """(the piece's candidate columns, left end and right end included; every digit-wide part between
-    two of them, keyed by their indices): what a piece's readings are made of. The piece reader's
-    training data (lenet.training.pieces.number_parts) is made by this same function."""
+def cut_spans(ink: np.ndarray, piece: Piece, height: float) -> tuple[list[int], list[tuple[int, int]]]:
+    """(the piece's candidate columns, left end and right end included; the (i, j) indices of every
+    pair of them at most a digit apart): where a piece may be cut, and the parts that makes."""
     _, left, _, right = piece.box
     columns = [left, *cut_columns(ink, piece, max(1, int(MIN_WIDTH * height)), height), right]
     spans = [
@@ -244,15 +257,33 @@ def candidate_parts(
         for j in range(i + 1, len(columns))
         if columns[j] - columns[i] <= MAX_WIDTH * height
     ]
+    return columns, spans
+
+
+def candidate_parts(
+    ink: np.ndarray,
+    owners: np.ndarray,
+    edge: float,
+    piece: Piece,
+    height: float,
+    cuts: tuple[list[int], list[tuple[int, int]]] | None = None,
+) -> tuple[list[int], dict[tuple[int, int], _Part]]:
+    """(the piece's candidate columns, left end and right end included; every digit-wide part between
+    two of them, keyed by their indices): what a piece's readings are made of. `cuts`: cut_spans'
+    answer, if already known. The piece reader's training data (lenet.training.pieces.number_parts)
+    is made by this same function."""
+    columns, spans = cuts or cut_spans(ink, piece, height)
     parts = _parts(ink, owners, edge, [(piece, columns[i], columns[j]) for i, j in spans])
     return columns, dict(zip(spans, parts, strict=True))
 
 
-def _cut_piece(predictor: Predictor, line: NumberInk, piece: Piece, whole: _Part) -> list[_Part]:
-    """The best way of cutting a piece into digits (as many as the line reader reads in it, when it
-    reads two or more), or the piece `whole` as one digit if none is better."""
+def _cut_piece(
+    predictor: Predictor, line: NumberInk, piece: Piece, cuts: tuple[list[int], list[tuple[int, int]]], whole: _Part
+) -> list[_Part]:
+    """The best way of cutting a piece into digits at its `cuts` (cut_spans; as many digits as the
+    line reader reads in it, when it reads two or more), or the piece `whole` as one digit if none is better."""
     # Every part between two of the candidate columns that is digit-wide, read in one batch.
-    columns, parts = candidate_parts(line.ink, line.owners, line.edge, piece, line.height)
+    columns, parts = candidate_parts(line.ink, line.owners, line.edge, piece, line.height, cuts)
     readable = [span for span in parts if parts[span].model_input is not None]
     if not readable:
         return [whole]

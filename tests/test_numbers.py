@@ -222,6 +222,33 @@ def test_ink_too_long_for_ten_digits_is_refused_before_the_search_for_cuts(predi
         predictor.read_number(drawing("47101747104", step=1.15))
 
 
+def bar(width: int, holes: int = 0) -> Image.Image:
+    """A black bar 100 px tall and `width` wide on white, with 8x8 white holes every `holes` px (0: none)."""
+    pixels = np.full((200, width + 150), 255, np.uint8)
+    pixels[50:150, 75 : 75 + width] = 0
+    if holes:
+        for y in range(55, 145, holes):
+            for x in range(80, 70 + width, holes):
+                pixels[y : y + 8, x : x + 8] = 255
+    return Image.fromarray(pixels)
+
+
+def test_solid_or_dense_ink_is_refused_before_the_search_for_cuts(predictor, monkeypatch):
+    """An 851-byte PNG of a solid bar 15 line heights long held a worker for 13 s (its 1,816 candidate
+    parts each redrawn MNIST-thin) and read "7"; one with holes passes the solid test but would still
+    make over MAX_PARTS parts. Both are refused before any part is made, with a message."""
+    import lenet.numbers
+
+    searched = []
+    monkeypatch.setattr(lenet.numbers, "_cut_piece", lambda *args: searched.append(1) or [args[-1]])
+    for width in (900, 1550):
+        with pytest.raises(NoDigitError, match="solid blocks, not the strokes of digits"):
+            predictor.read_number(encode(bar(width)))
+    with pytest.raises(NoDigitError, match="too long or too dense to cut into 1 to 10 digits"):
+        predictor.read_number(encode(bar(1300, holes=25)))
+    assert not searched
+
+
 def test_the_reading_has_boxes_in_the_inputs_pixels_and_a_top_3(predictor):
     image = drawing("714", step=1.2)
     big = image.resize((image.width * 3, image.height * 3))  # reduced to 512 px inside: boxes must map back

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 from lenet.pipeline.decode import _bounded, _bounded_strokes
 from lenet.pipeline.ink import digit_ink, digit_mask, ink_map, ink_threshold, max_filter
 from lenet.pipeline.preprocess import ImageError, NoDigitError, decode, preprocess
-from lenet.pipeline.strokes import normalize_strokes, stroke_width, thin
+from lenet.pipeline.strokes import DISK_RADIUS, _disk, dilate, erode, normalize_strokes, stroke_width, thin
 from lenet.predict import Predictor
 from testkit.render import draw, photo_bytes, shadowed_page, sketch_value
 
@@ -242,6 +242,27 @@ def test_thinning_leaves_thin_lines_and_keeps_every_stroke_whole():
         # A blank margin changes nothing: thin() works on the box of the ink, and the margin stays blank.
         margin = int(rng.integers(1, 15))
         assert (thin(np.pad(mask, margin)) == np.pad(skeleton, margin)).all()
+
+
+def test_dilate_and_erode_are_the_disks_at_every_radius():
+    """Past DISK_RADIUS, dilate takes a distance transform instead of scipy's disk: the same pixels as
+    binary morphology with _disk, on random masks (blank, full, touching the edges), for dilate and
+    for erode (outside the mask counts as blank to dilate, as ink to erode)."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(1)
+    # Squared radii just under a whole number (50, 85) tell the disk's + 1/4 apart from none.
+    radii = [0.0, 1.0, DISK_RADIUS, DISK_RADIUS + 0.01, 5.5, 49.9**0.5, 84.9**0.5, 12.0, 21.5]
+    masks = [np.zeros((30, 40), bool), np.ones((30, 40), bool)]
+    for _ in range(30):
+        height, width = rng.integers(5, 90, size=2)
+        seeds = rng.random((height, width)) < rng.uniform(0.002, 0.05)
+        masks.append(ndimage.binary_dilation(seeds, iterations=int(rng.integers(0, 8))))
+    for mask in masks:
+        for radius in radii:
+            disk = _disk(radius)
+            assert (dilate(mask, radius) == ndimage.binary_dilation(mask, structure=disk)).all(), radius
+            assert (erode(mask, radius) == ~ndimage.binary_dilation(~mask, structure=disk)).all(), radius
 
 
 def test_stroke_width_counts_every_edge_between_ink_and_blank():

@@ -16,6 +16,7 @@ FINE = 4  # strokes are normalised at FINE x the final scale (an 80 px box), the
 # Stroke width in final (28x28) pixels. MNIST's middle 80% lies between 1.9 and 3.45 (stroke_width
 # of 2,000 test digits at the fine scale): widths inside are kept, widths outside brought to the edge.
 MIN_WIDTH, MAX_WIDTH = 1.9, 3.4
+DISK_RADIUS = 4.5  # dilate: above this radius a distance transform is faster than the disk (0.3 ms at 108 px)
 
 
 def stroke_width(mask: np.ndarray) -> float:
@@ -100,8 +101,17 @@ def dilate(mask: np.ndarray, radius: float) -> np.ndarray:
     """Grow a boolean mask by a disk of `radius` pixels (outside the mask counts as blank).
 
     scipy's binary morphology: the same pixels as a convolution with the disk and, at these sizes,
-    as fast or faster on an idle CPU; torch's convolution slowed 20-50x while training held the cores."""
-    return ndimage.binary_dilation(mask, structure=_disk(radius))
+    as fast or faster on an idle CPU; torch's convolution slowed 20-50x while training held the cores.
+    Its cost grows with the disk's area, so past DISK_RADIUS the same pixels come from a distance
+    transform, whose cost does not: a fat marker's strokes (radius 20) 14 ms -> 0.3 ms an 80 px digit."""
+    if radius <= DISK_RADIUS:
+        return ndimage.binary_dilation(mask, structure=_disk(radius))
+    if not mask.any():
+        return np.zeros(mask.shape, bool)
+    # The disk holds the offsets whose squared length is at most radius^2 + 1/4 (_disk); squared
+    # distances between pixels are whole numbers, so rounding undoes the transform's float error.
+    distance = ndimage.distance_transform_edt(~mask)  # (H, W): to the nearest pixel of the mask
+    return np.rint(distance * distance) <= radius * radius + 0.25
 
 
 def erode(mask: np.ndarray, radius: float) -> np.ndarray:
