@@ -183,10 +183,7 @@ def _read_number(source) -> tuple[str, tuple | None, list | None]:
     # drawing): decoded again here, within the pipeline's limits, and the boxes scaled to it.
     picture = decode(source)
     shown = picture.as_seen()
-    boxes = [
-        (tuple(round(v / picture.scale) for v in digit.box), f"{digit.top[0][0]} ({digit.top[0][1]:.0%})")
-        for digit in reading.digits
-    ]
+    boxes = [(picture.from_source(digit.box), f"{digit.top[0][0]} ({digit.top[0][1]:.0%})") for digit in reading.digits]
     gallery = [
         (
             digit.model_input.preview.resize((DIGIT_SIDE, DIGIT_SIDE), Image.Resampling.NEAREST),

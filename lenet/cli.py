@@ -9,11 +9,13 @@ import os
 import re
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 
 import torch
 
 from lenet.checkpoint import CheckpointError, read_metrics
+from lenet.pipeline.decode import display_name
 from lenet.pipeline.preprocess import ImageError, NoDigitError
 from lenet.predict import DEFAULT_CHECKPOINT, Predictor
 from lenet.training.data import DATA_DIR_ENV, DataError, load_mnist, through_pipeline
@@ -50,7 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--recipe", default=DEFAULT_RECIPE, help=f"TOML recipe (default: {DEFAULT_RECIPE})")
     train.add_argument("--out", default=None, help="checkpoint folder to write (default: the recipe's `out`)")
     train.add_argument("--data-dir", default=None, help=data_help)
-    train.add_argument("--resume", action="store_true", help="continue from the last completed epoch in --out")
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the last completed epoch in --out (default: off, start afresh)",
+    )
     train.add_argument(
         "--dry-run",
         action="store_true",
@@ -75,8 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="accuracy, per-class accuracy and confusion matrix on the test set")
     evaluate.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="checkpoint folder (default: shipped)")
     evaluate.add_argument("--data-dir", default=None, help=data_help)
-    evaluate.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
-    evaluate.add_argument("--report", default=None, metavar="DIR", help="also write confusion/misclassified/curve PNGs")
+    evaluate.add_argument(
+        "--json", action="store_true", help="print the metrics as one JSON object (default: off, a table)"
+    )
+    evaluate.add_argument(
+        "--report",
+        default=None,
+        metavar="DIR",
+        help="also write confusion/misclassified/curve PNGs to DIR (default: none)",
+    )
     evaluate.add_argument("--device", default="auto", help="auto, cpu, cuda ... (default: auto)")
     evaluate.add_argument(
         "--data",
@@ -94,9 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, WebP, GIF, BMP, TIFF ...)")
     predict.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="checkpoint folder (default: shipped)")
     predict.add_argument("--top", type=positive_int, default=3, help="how many labels to show (default: 3)")
-    predict.add_argument("--json", action="store_true", help="one JSON object per line and file")
     predict.add_argument(
-        "--number", action="store_true", help="read a whole number (1-10 digits, left to right), not one digit"
+        "--json", action="store_true", help="one JSON object per line and file (default: off, a line of text)"
+    )
+    predict.add_argument(
+        "--number",
+        action="store_true",
+        help="read a whole number (1-10 digits, left to right), not one digit (default: off)",
     )
 
     token_note = "The token comes from HF_TOKEN or `hf auth login`."
@@ -107,7 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--private", action="store_true", help="create the repo private (default: public)")
     push.add_argument("--space-id", type=repo_id, default=None, help="Space the card links to (default: --repo-id)")
     push.add_argument(
-        "--dry-run", action="store_true", help="write the folder it would upload to --out; upload nothing"
+        "--dry-run",
+        action="store_true",
+        help="write the folder it would upload to --out; upload nothing (default: off)",
     )
     push.add_argument("--out", default="dist/model-repo", help="folder for --dry-run (default: dist/model-repo)")
 
@@ -115,9 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.description = f"Upload the app, the package and the model pin to a Space in one commit. {token_note}"
     deploy.add_argument("--space-id", type=repo_id, required=True, help="Space USER/NAME (required; created if new)")
     deploy.add_argument("--model-repo", type=repo_id, required=True, help="model repo USER/NAME to serve (required)")
-    deploy.add_argument("--revision", type=commit_sha, required=True, help="model commit sha to pin, as push printed")
+    deploy.add_argument(
+        "--revision", type=commit_sha, required=True, help="model commit sha to pin, as push printed (required)"
+    )
     deploy.add_argument("--private", action="store_true", help="create the Space private (default: public)")
-    deploy.add_argument("--dry-run", action="store_true", help="write the Space's files to --out; upload nothing")
+    deploy.add_argument(
+        "--dry-run", action="store_true", help="write the Space's files to --out; upload nothing (default: off)"
+    )
     deploy.add_argument("--out", default="dist/space", help="folder for --dry-run (default: dist/space)")
 
     export = commands.add_parser("export-onnx", help="the model and the pipeline's fixed-shape tail as one ONNX file")
@@ -149,7 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     static.add_argument("--app-url", default=None, help="the Gradio app's URL, linked for photos (default: no link)")
     static.add_argument("--private", action="store_true", help="create the Space private (default: public)")
-    static.add_argument("--dry-run", action="store_true", help="write the Space's files to --out; upload nothing")
+    static.add_argument(
+        "--dry-run", action="store_true", help="write the Space's files to --out; upload nothing (default: off)"
+    )
     static.add_argument("--out", default="dist/static-space", help="folder for --dry-run (default: dist/static-space)")
     return parser
 
@@ -248,7 +273,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
             prediction = predictor.read_number(file, k=args.top) if args.number else predictor.predict(file, k=args.top)
         except (ImageError, NoDigitError) as err:
             failures += 1
-            message = str(err).removeprefix(f"{file}: ")
+            message = str(err).removeprefix(f"{display_name(file)}: ")  # the line names the file already
+            print(json.dumps({"file": file, "error": message}) if args.json else f"{file}: error: {message}")
+            continue
+        except Exception as err:  # a bug, not the file's fault: its traceback on stderr, and on to the next file
+            failures += 1
+            traceback.print_exc()
+            message = f"unexpected error ({type(err).__name__}), please report it"
             print(json.dumps({"file": file, "error": message}) if args.json else f"{file}: error: {message}")
             continue
         if args.number:

@@ -199,7 +199,7 @@ def read_number(predictor: Predictor, source: ImageSource, k: int = 3) -> Number
     ]
     digits = [
         DigitReading(
-            box=tuple(round(v * picture.scale) for v in part.box),
+            box=picture.to_source(part.box),
             top=predictor.top_k(row, k),
             model_input=part.model_input,
         )

@@ -27,6 +27,13 @@ def load_readers(
     return tuple(load_model(folder) if folder and Path(folder).is_dir() else None for folder in (pieces, lines))
 
 
+def checked_k(k: int) -> int:
+    """`k`, the number of top guesses asked for, if it is a whole number of at least 1; else ValueError."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k, the number of guesses to return, must be a whole number of at least 1, not {k!r}")
+    return k
+
+
 @dataclass(frozen=True)
 class Prediction:
     """The top-k (label, probability) pairs, most likely first, and what the model saw."""
@@ -108,10 +115,11 @@ class Predictor:
         confidence, and per digit its box in the input's pixels, its top-k and its 28x28 input."""
         from lenet.numbers import read_number  # lenet.numbers reads with this class's methods
 
-        return read_number(self, source, k)
+        return read_number(self, source, checked_k(k))
 
     def predict(self, source: ImageSource, k: int = 3) -> Prediction:
         """Any image source -> Prediction. Raises ImageError or NoDigitError from preprocessing."""
+        checked_k(k)
         model_input = preprocess(source)
         probabilities = self.probabilities(model_input.pixels[None])[0]  # (classes,)
         return Prediction(top=self.top_k(probabilities, k), model_input=model_input)

@@ -69,6 +69,14 @@ def make_bad_files(folder: Path) -> list[Case]:
     ink = np.asarray(digit_image(4, "L"), dtype=np.float64) / 255  # 1 = paper
     add("deep.png", encode(Image.fromarray((3000 + ink * 60000).astype(np.uint16)), "PNG"), "4")
     add("print.jpg", encode(digit_image(4).convert("CMYK"), "JPEG", quality=90), "4")
+    # Large scans in modes Pillow cannot reduce as they are: 16-bit grey (reduce() refused it), and
+    # 1-bit and palette line art (resized by nearest neighbour, which dropped 3 px strokes: read as 1s).
+    deep = np.asarray(digit_image(4, "L").resize((2100, 2100)), dtype=np.float64) / 255
+    add("deep-large.png", encode(Image.fromarray((3000 + deep * 60000).astype(np.uint16)), "PNG"), "4")
+    line_art = draw(Image.new("L", (2400, 2400), 255), 4, (400, 300, 1600), 3, 0)
+    add("scan-1bit.png", encode(line_art.convert("1", dither=Image.Dither.NONE), "PNG"), "4")
+    line_art = draw(Image.new("L", (2400, 2400), 255), 7, (400, 300, 1600), 3, 0)
+    add("scan-palette.png", encode(line_art.convert("P", palette=Image.Palette.ADAPTIVE, colors=4), "PNG"), "7")
     palette = Image.new("P", (300, 300), 0)
     palette.putpalette([255, 255, 255, 30, 60, 200] + [0, 0, 0] * 254)
     draw(palette, 7, (60, 40, 200), 16, 1)

@@ -21,6 +21,8 @@ from testkit.render import data_url
 
 from .conftest import ROOT
 
+# Every mode of Pillow's but the 16-bit ones (made from raw levels in the test) and the rarest.
+PIL_MODES = ("1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "LAB", "HSV", "I", "F")
 SECONDS = 2.0  # every answer, from the 50-megapixel photo to the bomb, comes within this
 
 
@@ -83,6 +85,32 @@ def test_arrays_and_sketch_values(predictor):
     for value in (None, {}, {"background": None, "layers": None, "composite": None}, {"layers": [None]}):
         with pytest.raises(NoDigitError, match="no digit found"):
             predictor.predict(value)
+
+
+def test_pictures_in_any_mode_pillow_makes(predictor):
+    """PIL images a Python caller may hand over, in every mode, small and large enough to be reduced:
+    the digit, or a message for one with no pixels (0 wide or high)."""
+    seven = digit_image(7, "L")
+    for size in (300, 1100):
+        grey = seven.resize((size, size))
+        for mode in PIL_MODES:
+            # Premultiplied modes come only from their straight twins.
+            picture = grey.convert({"La": "LA", "RGBa": "RGBA"}.get(mode, mode)).convert(mode)
+            assert predictor.predict(picture).label == "7", (mode, size)
+            assert predictor.read_number(picture).number == "7", (mode, size)
+        levels = np.asarray(grey, dtype=np.uint16) * 257
+        for mode in ("I;16", "I;16L", "I;16B"):
+            stored = levels.astype(">u2" if mode == "I;16B" else "<u2").tobytes()  # big-endian for I;16B
+            deep = Image.frombuffer(mode, grey.size, stored, "raw", mode, 0, 1)
+            assert predictor.predict(deep).label == "7", (mode, size)
+    for empty in (Image.new("L", (0, 0)), Image.new("RGB", (5, 0))):
+        for read in (predictor.predict, predictor.read_number):
+            with pytest.raises(ImageError, match=r"the image has no pixels \(\d+x\d+\)"):
+                read(empty)
+    for k in (0, -1, 2.5, True):
+        for read in (predictor.predict, predictor.read_number):
+            with pytest.raises(ValueError, match="must be a whole number of at least 1"):
+                read(seven, k=k)
 
 
 def test_cli(cases, cli_env):

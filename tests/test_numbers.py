@@ -165,7 +165,7 @@ def test_the_line_reader_reads_a_tilted_number_levelled(predictor, labels, angle
     reading = predictor.read_number(image)
     assert reading.number == labels
     picture = decode(image)
-    parts = [_Part(0, 0, d.model_input, tuple(round(v / picture.scale) for v in d.box)) for d in reading.digits]
+    parts = [_Part(0, 0, d.model_input, picture.from_source(d.box)) for d in reading.digits]
     seen = _number_line_reading(predictor, number_ink(picture), parts)
     assert "".join(str(int(digit.argmax())) if digit is not None else "-" for digit in seen) == labels
 
@@ -262,6 +262,29 @@ def test_the_reading_has_boxes_in_the_inputs_pixels_and_a_top_3(predictor):
         assert x0 < centre < x1 and 0 <= y0 < y1 <= big.height, (i, digit.box)
         assert len(digit.top) == 3 and digit.model_input.levels.shape == (28, 28)
     assert [d.box[0] for d in reading.digits] == sorted(d.box[0] for d in reading.digits)
+
+
+def test_boxes_stay_inside_long_thin_and_turned_pictures(predictor):
+    """A picture reduced to 512 px has its sides rounded each on its own, and a photo may be stored
+    turned a quarter (EXIF) and draft-decoded: boxes map back with a scale per axis, inside the
+    picture. One scale for both axes put a 1 at the edge of a 5000x135 picture at rows 0-137."""
+    for width, height, bar in ((5000, 135, (4980, 0, 5000, 135)), (600, 10000, (530, 9400, 600, 10000))):
+        pixels = np.full((height, width), 255, np.uint8)
+        pixels[bar[1] : bar[3], bar[0] : bar[2]] = 0
+        (digit,) = predictor.read_number(Image.fromarray(pixels)).digits
+        assert all(abs(got - want) <= 0.02 * max(width, height) for got, want in zip(digit.box, bar, strict=True))
+        assert 0 <= digit.box[0] < digit.box[2] <= width and 0 <= digit.box[1] < digit.box[3] <= height, digit.box
+    upright = Image.new("RGB", (2000, 700), "white")
+    for i, label in enumerate("47"):
+        draw(upright, int(label), (300 + i * 800, 100, 500), 40, (20, 20, 20))
+    want = [digit.box for digit in predictor.read_number(upright).digits]
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # 700x2000, shown upright by EXIF orientation 6
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    turned = predictor.read_number(encode(stored, "JPEG", quality=95, exif=exif.tobytes()))
+    assert turned.number == "47"
+    for digit, box in zip(turned.digits, want, strict=True):
+        assert all(abs(a - b) <= 12 for a, b in zip(digit.box, box, strict=True)), (digit.box, box)
 
 
 def test_single_digits_read_as_numbers_read_as_they_do_alone(predictor):

@@ -97,6 +97,19 @@ def test_bad_input_gets_the_same_message_through_the_pool(pool, model, tmp_path)
         pool.predict(Image.new("L", (28, 28)))
 
 
+def test_a_bug_in_a_worker_is_a_worker_error_that_keeps_its_text_in(pool, monkeypatch):
+    """An exception the pipeline does not expect (a bug) reaches the caller as a WorkerError, whose
+    message the app shows, without the exception's own text (it may name server files); the worker
+    goes on serving. Here the parent sends a source the worker cannot unpack (a KeyError there)."""
+    monkeypatch.setattr(pool_module, "_pack", lambda item, blobs: {"secret": "/srv/private/key.png"})
+    for _ in range(3):  # both workers, one twice
+        with pytest.raises(WorkerError, match="failed inside the app") as err:
+            pool.predict(b"anything")
+        assert "private" not in str(err.value) and "KeyError" not in str(err.value)
+    monkeypatch.undo()
+    assert pool.predict(EXAMPLES[0]).label == EXAMPLES[0].stem[-1]
+
+
 def test_a_worker_killed_while_idle_is_replaced_unnoticed(pool):
     before = pool.pids
     assert len(before) == 2 and set(before) <= set(children_running("lenet.serving.pool"))  # real processes

@@ -77,6 +77,8 @@ def test_cli_reports_unreadable_files_and_goes_on(tmp_path, digit_files, cli_env
     assert "truncated" in errors[str(truncated)] or "damaged" in errors[str(truncated)]
     assert "no digit found" in errors[str(blank)]
     assert "no such file" in errors[str(missing)]
+    for file in (text, empty, truncated, missing):  # the line names the file: its message does not again
+        assert not errors[str(file)].startswith(file.name), errors[str(file)]
     assert "Traceback" not in result.stderr
 
 
@@ -94,3 +96,21 @@ def test_cli_human_output_and_bad_checkpoint(tmp_path, digit_files, cli_env):
     )
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: checkpoint folder {tmp_path / 'nowhere'} not found"
+
+
+def test_every_flag_says_its_default_or_that_it_is_required():
+    """The module's promise: each option of each command has help text that names its default (or says
+    it is required), so `--help` alone tells what a bare command does."""
+    import argparse
+
+    from lenet.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    unsaid = [
+        f"{name} {action.option_strings[-1]}"
+        for name, command in commands.choices.items()
+        for action in command._actions
+        if action.option_strings and not isinstance(action, argparse._HelpAction)
+        if not action.help or not any(word in action.help for word in ("default", "required"))
+    ]
+    assert not unsaid, unsaid

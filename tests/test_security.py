@@ -152,6 +152,8 @@ def test_received_files_are_inside_the_allowed_folders(tmp_path):
     assert not is_received_file(str(inside / ".." / "secret.png"), [inside])
     assert not is_received_file(str(tmp_path / "uploads-other" / "x.png"), [inside])  # a prefix, not inside
     assert not is_received_file(None, [inside]) and not is_received_file(123, [inside])
+    # The folder itself is no file in it: "uploads: is a directory" would name a server folder.
+    assert not is_received_file(str(inside), [inside]) and not is_received_file(str(inside / "abc" / ".."), [inside])
 
 
 # ---- 2. drawings are bounded ---------------------------------------------------------------------

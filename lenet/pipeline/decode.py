@@ -18,7 +18,7 @@ WORK_SIDE = 512  # larger inputs are reduced to this before analysis: plenty for
 NAME_CHARS = 60  # messages name a file by its own name, cut to this: never its folder (a server path)
 OPAQUE = 230  # a canvas whose least alpha is this or more is opaque: a picture, not strokes
 MAX_PIXELS = 80_000_000  # refuse larger images before decoding them (decompression bombs)
-SOURCE_SIDE = "lenet_source_side"  # image.info key: the longer side as stored, before a draft decode
+SOURCE_SIZE = "lenet_source_size"  # image.info key: (width, height) as stored, before a draft decode
 
 
 class ImageError(ValueError):
@@ -56,7 +56,23 @@ class Picture:
 
     image: Image.Image
     is_ink: bool
-    scale: float = 1.0  # the source's pixels per pixel of `image` (boxes found here map back with it)
+    source_size: tuple[int, int] | None = None  # (width, height) of the source, upright; None: image's
+
+    def to_source(self, box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+        """A box [x0, y0, x1, y1) in `image`'s pixels -> the same box in the source's pixels, inside it.
+        Each axis has its own scale: a reduced side is rounded to whole pixels on its own."""
+        return self._mapped(box, self.source_size or self.image.size, self.image.size)
+
+    def from_source(self, box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+        """The inverse of to_source: a box in the source's pixels -> in `image`'s, inside it."""
+        return self._mapped(box, self.image.size, self.source_size or self.image.size)
+
+    @staticmethod
+    def _mapped(box, size: tuple[int, int], unit: tuple[int, int]) -> tuple[int, int, int, int]:
+        """`box` in pixels of an image of size `unit` -> in pixels of one of `size`, clipped to it."""
+        scales = (size[0] / unit[0], size[1] / unit[1], size[0] / unit[0], size[1] / unit[1])
+        limits = (size[0], size[1], size[0], size[1])
+        return tuple(min(limit, max(0, round(v * k))) for v, k, limit in zip(box, scales, limits, strict=True))
 
     def as_seen(self) -> Image.Image:
         """The picture in RGB as a person sees it: a drawing's ink dark on white, a photo as it is."""
@@ -73,19 +89,24 @@ def decode(source: ImageSource) -> Picture:
         full = Image.fromarray(sketch_alpha(source))
         alpha = _bounded_strokes(full)
         # A canvas painted all over is no sketch.
-        return Picture(alpha, is_ink=alpha.getextrema()[0] < OPAQUE, scale=max(full.size) / max(alpha.size))
+        return Picture(alpha, is_ink=alpha.getextrema()[0] < OPAQUE, source_size=full.size)
     if isinstance(source, Image.Image):
         image = source
     elif isinstance(source, np.ndarray):
         image = _from_array(source)
     else:
         image = _open(source)
-    side = image.info.get(SOURCE_SIDE, max(image.size))  # before a JPEG's draft decode reduced it
+    if min(image.size) < 1:
+        raise ImageError(f"{display_name(source)}: the image has no pixels ({image.width}x{image.height})")
+    size = image.info.get(SOURCE_SIZE, image.size)  # before a JPEG's draft decode reduced it
+    stored = image.size
     with contextlib.suppress(Exception):  # a malformed EXIF block must not lose the picture itself
         if image is source:  # the caller's own image: turned on a copy
             image = ImageOps.exif_transpose(image) or image
         else:  # in place: without an orientation tag, no copy of every pixel
             ImageOps.exif_transpose(image, in_place=True)
+    if image.size != stored:  # turned by a quarter: the source's sides swap too
+        size = size[::-1]
     alpha = _alpha(image)
     # Strokes painted on transparent pixels (sketches, canvas exports): the ink is where paint is, so
     # only the alpha band is reduced, a quarter of the work of reducing RGBA. An opaque alpha (its
@@ -93,9 +114,19 @@ def decode(source: ImageSource) -> Picture:
     if alpha is not None and alpha.getextrema()[0] < OPAQUE:
         alpha = _bounded_strokes(alpha)
         if alpha.getextrema()[0] < OPAQUE:
-            return Picture(alpha, is_ink=True, scale=side / max(alpha.size))
-    image = _bounded(image)
-    return Picture(image, is_ink=False, scale=side / max(image.size))
+            return Picture(alpha, is_ink=True, source_size=size)
+    image = _bounded(_averageable(image))
+    return Picture(image, is_ink=False, source_size=size)
+
+
+def _averageable(image: Image.Image) -> Image.Image:
+    """The image in a mode whose pixels can be averaged (reduced with a box filter) and turned into
+    RGB: Pillow resizes palette and 1-bit images by nearest neighbour, which drops thin strokes; its
+    reduce() has no 16-bit grey; premultiplied La and RGBa convert to nothing else."""
+    mode = {"1": "L", "P": "RGB", "PA": "RGB", "La": "LA", "RGBa": "RGBA"}.get(image.mode)
+    if image.mode.startswith("I;16"):
+        mode = "I"  # the same levels, 32 bits
+    return image.convert(mode) if mode else image
 
 
 def _bounded(image: Image.Image) -> Image.Image:
@@ -188,10 +219,10 @@ def _open(source: Any) -> Image.Image:
             # the size the image will be reduced to below; draft keeps both sides at least that big.
             shrink = min(1.0, WORK_SIDE / max(1, *image.size))
             box = (math.ceil(image.width * shrink), math.ceil(image.height * shrink))
-            source_side = max(image.size)
+            source_size = image.size
             image.draft(image.mode if image.mode in ("L", "RGB") else None, box)
             image.load()
-            image.info[SOURCE_SIDE] = source_side
+            image.info[SOURCE_SIZE] = source_size
     except ImageError:
         raise
     except FileNotFoundError:

@@ -30,7 +30,7 @@ def ink_map(picture: Picture) -> np.ndarray:
         # Ignoring colour keeps a theme's background (dark or light) from leaking into the digit.
         return np.asarray(image, dtype=np.float32) / 255.0
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        array = torch.from_numpy(np.asarray(image, dtype=np.float32))
+        array = torch.from_numpy(np.array(image, dtype=np.float32))  # a copy: torch warns of a read-only view
         low, high = array.min(), array.max()
         rgb = ((array - low) / (high - low) if high > low else torch.zeros_like(array))[None]  # (1, H, W)
     else:

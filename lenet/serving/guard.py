@@ -44,12 +44,16 @@ NOT_RECEIVED = (
 
 def is_received_file(path: Any, folders: Iterable[str | os.PathLike]) -> bool:
     """Whether `path` names a file inside one of `folders` (Gradio's upload cache, the bundled
-    examples), after resolving `..` and symbolic links. Says nothing about whether it exists:
-    a refusal must not tell an attacker which server paths do."""
+    examples), after resolving `..` and symbolic links; not the folder itself, whose name an answer
+    ("... is a directory") would show. Says nothing about whether it exists: a refusal must not tell
+    an attacker which server paths do."""
     if not isinstance(path, str) or not path or len(path) > MAX_PATH_CHARS or "\0" in path or "://" in path:
         return False
     resolved = Path(os.path.realpath(path))
-    return any(resolved.is_relative_to(os.path.realpath(folder)) for folder in folders)
+    return any(
+        resolved != (folder := Path(os.path.realpath(allowed))) and resolved.is_relative_to(folder)
+        for allowed in folders
+    )
 
 
 def named_paths(value: Any) -> Iterator[Any]:

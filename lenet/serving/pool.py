@@ -43,7 +43,7 @@ from safetensors.torch import save as save_safetensors
 from lenet.model import LeNet5, LeNetConfig
 from lenet.numbers import DigitReading, NumberReading
 from lenet.pipeline.preprocess import ImageError, ImageSource, ModelInput, NoDigitError, Sketch
-from lenet.predict import Prediction, Predictor
+from lenet.predict import Prediction, Predictor, checked_k
 
 log = logging.getLogger("lenet.serving")
 STARTUP_SECONDS = 120  # importing torch on a busy 2-core machine can take tens of seconds
@@ -206,7 +206,7 @@ class PredictorPool:
     def _ask(self, task: str, source: ImageSource, k: int) -> tuple[dict, bytes]:
         """One request to an idle worker: its JSON answer and levels, or the error it raised."""
         blobs: list[bytes] = []
-        request = {"task": task, "source": _pack(source, blobs), "k": k, "blobs": len(blobs)}
+        request = {"task": task, "source": _pack(source, blobs), "k": checked_k(k), "blobs": len(blobs)}
         worker = self._idle.get()
         try:
             worker.wait_ready()
@@ -230,7 +230,9 @@ class PredictorPool:
             raise
         self._idle.put(worker)
         if "error" in answer:
-            error = {"ImageError": ImageError, "NoDigitError": NoDigitError}.get(answer["error"], RuntimeError)
+            error = {"ImageError": ImageError, "NoDigitError": NoDigitError}.get(answer["error"])
+            if error is None:  # a bug in the pipeline: its traceback is in the worker's log, its text may name files
+                raise WorkerError("reading this image failed inside the app (the error is logged)")
             raise error(answer["message"])
         return answer, levels
 
