@@ -37,6 +37,8 @@ def ink_map(picture: Picture) -> np.ndarray:
         # Contiguous (3, H, W), transposed while still bytes (a third of the time of transposing
         # floats): every per-channel step below runs several times faster than on a view.
         planes = np.ascontiguousarray(np.asarray(image.convert("RGB")).transpose(2, 0, 1))
+        if not planes.flags.writeable:  # a 1-pixel picture is contiguous as it is: Pillow's read-only view
+            planes = planes.copy()
         rgb = torch.from_numpy(planes).float().div_(255.0)
     gray = _mean_filter3(rgb.mean(0))  # (H, W), without single-pixel noise
     # The paper covers most of each part of the picture, so the median around a pixel is paper; the
