@@ -175,6 +175,10 @@ def test_a_finger_draws_on_a_phone_and_the_page_does_not_scroll(phone, site):
     touch_digit(phone, 7, WEB_PAD)
     assert settled_answer(phone)["top"][0]["label"] == "7"
     assert phone.evaluate("() => window.scrollY") == scrolled
+    # The phone layout: the three bars beside a small preview (once squeezed to 0 px by it).
+    bars = [phone.locator("#top3 .bar").nth(i).bounding_box() for i in range(3)]
+    assert all(bar["width"] >= 100 for bar in bars), bars
+    assert phone.locator("#seen").bounding_box()["width"] == 84
     phone.screenshot(path=SCREENSHOTS / "phone-7.png", full_page=True)
     only_from(requests, url)
 
@@ -313,6 +317,17 @@ def test_a_picture_dropped_or_picked_is_read(page, site, tmp_path):
         base64.b64encode(drawing_bytes(1)).decode(),
     )
     page.wait_for_function("() => document.querySelector('#status').textContent.startsWith('It reads 1')")
+    # Pasted, as a screenshot or a copied image is; pasted text is left alone.
+    page.evaluate(
+        """(base64) => {
+            const data = new DataTransfer();
+            const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+            data.items.add(new File([bytes], 'image.png', {type: 'image/png'}));
+            document.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true}));
+        }""",
+        base64.b64encode(drawing_bytes(4)).decode(),
+    )
+    page.wait_for_function("() => document.querySelector('#status').textContent.startsWith('It reads 4')")
     not_image = tmp_path / "notes.png"
     not_image.write_text("not a picture")
     page.locator("#file").set_input_files(str(not_image))

@@ -94,6 +94,14 @@ document.addEventListener("drop", (event) => {
   $("#drop").classList.remove("over");
   readFile(event.dataTransfer.files[0]);
 });
+// A picture pasted anywhere on the page (a screenshot, an image copied from another page), as the
+// app's clipboard source takes one; pasted text is left alone.
+document.addEventListener("paste", (event) => {
+  const file = [...(event.clipboardData?.files || [])].find((item) => item.type.startsWith("image/"));
+  if (!file) return;
+  event.preventDefault();
+  readFile(file);
+});
 
 try {
   await window.lenet.ready;
