@@ -23,7 +23,7 @@ from lenet.serving.guard import RequestGuard, sweeping_lifespan
 from lenet.serving.pad import ANSWERED, DrawingPad
 from lenet.serving.pool import WorkerError, make_predictor
 from lenet.serving.tools import answer, description
-from lenet.serving.ui import EXAMPLES, PhotoInput, PreviewImage, received_folders
+from lenet.serving.ui import EXAMPLES, PhotoInput, PreviewImage, digit_cards, received_folders
 
 # Gradio recomputes a pandas summary of its last 10,000 events after every event (for its monitoring
 # page), which costs 3 ms of the server's one Python thread at 100 events and 18 ms at 10,000: once
@@ -63,7 +63,6 @@ def launch_options() -> dict:
 
 DRAW_HINT = "Draw a digit (0-9) in the box, as large as you like, or pick a photo."
 NUMBER_HINT = "Write a number (1 to 10 digits) in the box, or pick a photo of one."
-DIGIT_SIDE = 112  # each digit's 28x28 input, 4x
 DIGITS = [str(digit) for digit in range(10)]
 PER_VISITOR = 20  # corrections one visit may send (lenet/corrections.py bounds everyone's together)
 KEPT = (
@@ -83,7 +82,14 @@ CSS = """
 #sketchpad .html-container { padding: 0; }
 /* An answer to a drawing still in progress is dimmed (lenet/serving/pad.js): the first stroke of a 4
    is not a 1 for certain. */
-html[data-lenet-pad="provisional"] :is(#top3, #seen) { opacity: 0.35; transition: opacity 0.1s; }
+/* The Number tab's digits: cards that wrap on a phone, each input crisp above its top 3. */
+#number-digits .digit-cards { display: flex; flex-wrap: wrap; gap: 12px; }
+#number-digits figure { margin: 0; }
+#number-digits img { image-rendering: pixelated; border-radius: 4px; display: block; }
+#number-digits ol { list-style: none; margin: 4px 0 0; padding: 0; font-variant-numeric: tabular-nums; }
+html[data-lenet-pad="provisional"] :is(#top3, #seen, #message, #number, #number-boxes, #number-digits) {
+  opacity: 0.35; transition: opacity 0.1s;
+}
 """
 
 # LENET_REPO_ID (+ LENET_REVISION, a commit sha), or the Space's model-pin.json, serves weights from
@@ -106,19 +112,34 @@ corrections = open_corrections(
 )
 
 
-def _predict(source) -> tuple[dict[str, float] | None, Image.Image | None, str]:
-    """Any input -> (top-3 for gr.Label, enlarged model input, status line); never raises."""
+def a_digit(label: str) -> str:
+    """A digit in bold with its article, as it is read aloud: a **7**, an **8**."""
+    return f"{'an' if label == '8' else 'a'} **{label}**"
+
+
+def no_answer(err: NoDigitError, source, hint: str, drawn: bool) -> str:
+    """The status line when no digit was found: the hint for nothing given and for a blank pad; for a
+    picture without one (or ink that is no number: a scribble), why, then the hint."""
+    reason = str(err)
+    if source is None or (drawn and reason.startswith("no digit found")):
+        return hint
+    return f"🔍 {reason[:1].upper()}{reason[1:]}. {hint}"
+
+
+def _predict(source, drawn: bool = False) -> tuple[dict[str, float] | None, Image.Image | None, str]:
+    """Any input (`drawn`: from the pad) -> (top-3 for gr.Label, enlarged model input, status line);
+    never raises."""
     try:
         prediction = predictor.predict(source, k=3)
-    except NoDigitError:
-        return None, None, DRAW_HINT
+    except NoDigitError as err:
+        return None, None, no_answer(err, source, DRAW_HINT, drawn)
     except ImageError as err:
         return None, None, f"⚠️ Could not read that file: {err}"
     except WorkerError as err:
         return None, None, f"⚠️ Sorry, no answer this time: {err}"
     preview = prediction.model_input.preview.resize((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.NEAREST)
     label, probability = prediction.top[0]
-    return prediction.as_dict(), preview, f"Looks like a **{label}** ({probability:.0%} sure)."
+    return prediction.as_dict(), preview, f"Looks like {a_digit(label)} ({probability:.0%} sure)."
 
 
 def save_correction(
@@ -158,7 +179,7 @@ def save_correction(
     except OSError as err:  # the disk: full, or not writable
         log.warning("could not save a correction: %s", err)
         return "⚠️ Not saved: the app could not write it (its disk).", sent, last
-    return f"✅ Saved as a **{right}**. Thank you: it will help train the next model.", sent + 1, fingerprint
+    return f"✅ Saved as {a_digit(right)}. Thank you: it will help train the next model.", sent + 1, fingerprint
 
 
 def sender(request: gr.Request) -> str:
@@ -168,35 +189,28 @@ def sender(request: gr.Request) -> str:
     return forwarded.rsplit(",", 1)[-1].strip() or (request.client.host if request.client else "")
 
 
-def _read_number(source) -> tuple[str, tuple | None, list | None]:
-    """Any input -> (status line, the input with each digit's box for gr.AnnotatedImage, each digit's
-    28x28 input with its top 3 for gr.Gallery); never raises."""
+def _read_number(source, drawn: bool = False) -> tuple[str, tuple | None, str]:
+    """Any input (`drawn`: from the pad) -> (status line, the input with each digit's box for
+    gr.AnnotatedImage, each digit's 28x28 input with its top 3 as HTML); never raises."""
     try:
         reading = predictor.read_number(source, k=3)
-    except NoDigitError:
-        return NUMBER_HINT, None, None
+    except NoDigitError as err:
+        return no_answer(err, source, NUMBER_HINT, drawn), None, ""
     except ImageError as err:
-        return f"⚠️ Could not read that file: {err}", None, None
+        return f"⚠️ Could not read that file: {err}", None, ""
     except WorkerError as err:
-        return f"⚠️ Sorry, no answer this time: {err}", None, None
+        return f"⚠️ Sorry, no answer this time: {err}", None, ""
     # Shown on the picture the pipeline worked on (upright, at most 512 px; ink dark on white for a
     # drawing): decoded again here, within the pipeline's limits, and the boxes scaled to it.
     picture = decode(source)
     shown = picture.as_seen()
     boxes = [(picture.from_source(digit.box), f"{digit.top[0][0]} ({digit.top[0][1]:.0%})") for digit in reading.digits]
-    gallery = [
-        (
-            digit.model_input.preview.resize((DIGIT_SIDE, DIGIT_SIDE), Image.Resampling.NEAREST),
-            " · ".join(f"{label} {p:.0%}" for label, p in digit.top),
-        )
-        for digit in reading.digits
-    ]
-    return f"### Reads **{reading.number}** ({reading.confidence:.0%} sure)", (shown, boxes), gallery
+    return f"### Reads **{reading.number}** ({reading.confidence:.0%} sure)", (shown, boxes), digit_cards(reading)
 
 
 def read_number_sketch(drawing: bytes | None):
     """A number written on the wide pad (PNG bytes; None when blank) -> message, boxes, digits."""
-    return _read_number(drawing)
+    return _read_number(drawing, drawn=True)
 
 
 def read_number_photo(image: str | None):
@@ -206,7 +220,7 @@ def read_number_photo(image: str | None):
 
 def predict_sketch(drawing: bytes | None):
     """The pad's drawing (PNG bytes; None when blank) -> top-3, model input, message."""
-    return _predict(drawing)
+    return _predict(drawing, drawn=True)
 
 
 def predict_image(image: str | None):
@@ -305,14 +319,11 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
         numberpad = DrawingPad(width=900, height=300, hint="Write a number here", elem_id="numberpad")
         number = gr.Markdown(NUMBER_HINT, elem_id="number")
         with gr.Row(equal_height=False):
-            boxes = gr.AnnotatedImage(label="Where each digit is", elem_id="number-boxes", show_legend=False)
-            digits = gr.Gallery(
-                label="Each digit: what the model sees, and its top 3",
-                elem_id="number-digits",
-                columns=5,
-                height="auto",
-                allow_preview=False,
-            )
+            # Each box's label in the legend below the picture (hovering one there shows its box).
+            boxes = gr.AnnotatedImage(label="Where each digit is", elem_id="number-boxes")
+            with gr.Column():
+                gr.Markdown("**Each digit: what the model sees, and its top 3**")
+                digits = gr.HTML("", elem_id="number-digits")
         number_photo = PhotoInput(
             label="Or upload, paste or snap a number",
             elem_id="number-photo",
@@ -327,10 +338,11 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
     drawn = sketchpad.drawn(predict_sketch, sketchpad, outputs, api_name="predict_sketch", **events)
     drawn.then(None, js=ANSWERED)
     photographed = photo.change(predict_image, photo, outputs, api_name="predict_image", **events)
-    # Which input the answer shown is about, for a correction: set once it is shown.
+    # Which input the answer shown is about, for a correction, set once it is shown; a new answer
+    # also clears the last one's pick and "Saved" line (even when it reads the same).
     after = {"queue": False, "api_visibility": "private"}
-    drawn.then(lambda: "draw", None, answered, **after)
-    photographed.then(lambda: "photo", None, answered, **after)
+    drawn.then(lambda: ("draw", None, ""), None, [answered, right, saved], **after)
+    photographed.then(lambda: ("photo", None, ""), None, [answered, right, saved], **after)
     numberpad.drawn(read_number_sketch, numberpad, number_outputs, api_name="read_number_sketch", **events).then(
         None, js=ANSWERED
     )
@@ -339,8 +351,6 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
     save_inputs = [sketchpad, photo, answered, right, sent, last_saved]
     save_events = {**events, "api_visibility": "private"}
     save.click(save_correction, save_inputs, [saved, sent, last_saved], api_name="save_correction", **save_events)
-    # A new answer: the last one's correction no longer applies.
-    message.change(lambda: (None, ""), None, [right, saved], **after)
     # The tools run outside the queue (queue=False): a URL is awaited on the event loop (up to 10 s,
     # holding no queue slot, so slow URLs cannot hold up the page), then the prediction waits its turn
     # for the same worker processes. Gradio's MCP server calls them in process, not over HTTP.

@@ -8,11 +8,13 @@ Without a browser they skip locally and fail in CI (CI=true). Screenshots of eac
 
 from __future__ import annotations
 
+import base64
 import functools
 import http.server
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -22,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from testkit.browser import (
     NUMBER_PAD,
@@ -101,18 +103,26 @@ def test_read_number_endpoint(client, tmp_path):
     path = tmp_path / "number.png"
     canvas.save(path)
     assert set(DIGITS) >= {0, 1, 4, 7}
-    message, annotated, gallery = client.predict(handle_file(str(path)), api_name="/read_number_photo")
+    message, annotated, cards = client.predict(handle_file(str(path)), api_name="/read_number_photo")
     assert "**7410**" in message
-    assert len(annotated["annotations"]) == 4 and len(gallery) == 4
+    assert len(annotated["annotations"]) == 4
     lefts = [a["label"] for a in annotated["annotations"]]
     assert [label.split()[0] for label in lefts] == ["7", "4", "1", "0"]
-    with Image.open(gallery[0]["image"]) as first:
-        assert first.size == (112, 112)
-    assert gallery[0]["caption"].startswith("7 ")
-    message, annotated, gallery = client.predict(data_url(canvas), api_name="/read_number_sketch")
+    # Each digit's card: its 28x28 input as a PNG inside the page, and its whole top 3.
+    images = re.findall(r'<img src="data:image/png;base64,([^"]+)"', cards)
+    assert len(images) == 4 and cards.count("<li>") == 12
+    with Image.open(io.BytesIO(base64.b64decode(images[0]))) as first:
+        assert first.size == (28, 28)
+    assert re.search(r"<ol><li><b>7</b> \d+%</li>", cards)
+    message, annotated, cards = client.predict(data_url(canvas), api_name="/read_number_sketch")
     assert "**7410**" in message
-    message, annotated, gallery = client.predict("", api_name="/read_number_sketch")  # a cleared pad
-    assert message.startswith("Write a number") and annotated is None
+    message, annotated, cards = client.predict("", api_name="/read_number_sketch")  # a cleared pad
+    assert message.startswith("Write a number") and annotated is None and cards == ""
+    # Ink that is no number gets why, then the hint (a blank pad gets the hint alone).
+    scribble = Image.new("RGBA", (1800, 120), (0, 0, 0, 0))
+    ImageDraw.Draw(scribble).line([(20 + 40 * i, 20 + 80 * (i % 2)) for i in range(44)], fill=(0, 0, 0, 255), width=6)
+    message, annotated, cards = client.predict(data_url(scribble), api_name="/read_number_sketch")
+    assert message.startswith("🔍 No number found:") and "Write a number" in message, message
 
 
 def saved_rows(feedback_dir: Path) -> list[dict]:
@@ -198,7 +208,7 @@ def test_bad_files_get_a_message_not_an_error(client, tmp_path):
     blank = tmp_path / "blank.png"
     Image.new("RGB", (300, 300), "white").save(blank)
     _, _, message = client.predict(handle_file(str(blank)), api_name="/predict_image")
-    assert message.startswith("Draw a digit")
+    assert message.startswith("🔍 No digit found: the image is blank.") and "Draw a digit" in message, message
 
 
 # ---- the UI, in Chromium -------------------------------------------------------------------------
@@ -303,6 +313,12 @@ def test_tell_it_the_right_digit_in_the_browser(page, app_url, feedback_dir, tmp
     page.locator("#save-correction").click()  # again: the same picture is not kept twice
     page.wait_for_function("() => document.querySelector('#saved')?.innerText.includes('saved already')")
     assert len(saved_rows(feedback_dir)) == before + 1
+    # One more stroke: a new drawing, answered 7 again, the same words. The pick and the "saved"
+    # line are the last answer's, and go with it.
+    (tail, *_), *_ = digit_strokes(page, 7)
+    mouse_stroke(page, [tail, (tail[0] + 6, tail[1] + 6)])
+    page.wait_for_function("() => document.querySelector('#saved')?.innerText.trim() === ''", timeout=30_000)
+    assert not page.locator("#right-digit input:checked").count()
 
     path = tmp_path / "photo-4.jpg"
     path.write_bytes(photo_bytes(4, seed=8))
@@ -415,7 +431,8 @@ def test_a_half_drawn_digit_is_never_shown_as_the_answer(page, app_url):
     first, second = digit_strokes(page, 4)
     mouse_stroke(page, first)
     page.wait_for_function("() => window.shownAnswers.some(([label]) => label)", timeout=30_000)
-    assert page.evaluate("() => getComputedStyle(document.querySelector('#top3')).opacity") != "1"
+    for shown in ("#top3", "#seen", "#message"):  # the whole answer is dimmed, its words too
+        assert page.evaluate(f"() => getComputedStyle(document.querySelector('{shown}')).opacity") != "1", shown
     time.sleep(0.15)
     mouse_stroke(page, second)
     settled(page)
@@ -437,6 +454,10 @@ def test_write_a_number_with_the_mouse(page, app_url):
         mouse_stroke(page, points)
     page.wait_for_function("() => document.querySelector('#number').innerText.includes('714')", timeout=30_000)
     assert page.locator("#number-digits img").count() == 3
+    # Each digit's whole top 3, none of it cut off.
+    guesses = page.locator("#number-digits li")
+    assert guesses.count() == 9
+    assert all(guesses.nth(i).evaluate("e => e.scrollWidth <= e.clientWidth") for i in range(9))
     page.screenshot(path=SCREENSHOTS / "number-714.png", full_page=True)
 
 

@@ -152,7 +152,7 @@ def test_app_endpoints(cases, app_url):
                 assert message.startswith("⚠️ Could not read that file"), (case.file.name, message)
                 assert case.says.lower() in message.lower() and preview is None, (case.file.name, message)
             elif case.expect == NO_DIGIT:
-                assert message.startswith("Draw a digit") and preview is None, (case.file.name, message)
+                assert message.startswith("🔍 No digit found") and preview is None, (case.file.name, message)
             else:
                 assert top3["label"] == case.expect and len(top3["confidences"]) == 3, (case.file.name, top3)
         for drawing in (None, "", data_url(Image.new("RGBA", (400, 400), (0, 0, 0, 0)))):  # a cleared pad

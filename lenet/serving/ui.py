@@ -1,4 +1,4 @@
-"""Gradio components for the app: photos handed to lenet undecoded, previews sent inline."""
+"""Gradio components for the app: photos handed to lenet undecoded, previews and a number's digits sent inline."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from gradio.data_classes import Base64ImageData, ImageData
 from gradio.utils import get_upload_folder
 from PIL import Image
 
+from lenet.numbers import NumberReading
 from lenet.serving.guard import NOT_RECEIVED, is_received_file
 
 log = logging.getLogger("lenet.serving.ui")
@@ -81,11 +82,7 @@ class PreviewImage(gr.Image):
     {"url": "data:..."}."""
 
     def postprocess(self, value: Image.Image | None) -> Base64ImageData | None:
-        if value is None:
-            return None
-        buffer = io.BytesIO()
-        value.save(buffer, format="PNG")  # lossless: the preview's pixels must stay crisp
-        return Base64ImageData(url="data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode())
+        return None if value is None else Base64ImageData(url=png_data_url(value))
 
     def api_info_as_output(self) -> dict[str, Any]:
         schema = Base64ImageData.model_json_schema()
@@ -94,3 +91,27 @@ class PreviewImage(gr.Image):
 
     def get_block_name(self) -> str:
         return "image"
+
+
+def png_data_url(image: Image.Image) -> str:
+    """`image` as a PNG data URL: lossless, so a model input's pixels stay crisp."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+DIGIT_SIDE = 84  # each digit's 28x28 input, 3x, in digit_cards
+
+
+def digit_cards(reading: NumberReading) -> str:
+    """Each digit of a number: its 28x28 input (inside the page, shown 3x) above its top 3, as HTML
+    cards that wrap onto a new row on a narrow screen. Only digits and numbers go in the markup."""
+    cards = []
+    for i, digit in enumerate(reading.digits, start=1):
+        guesses = "".join(f"<li><b>{label}</b> {p:.0%}</li>" for label, p in digit.top)
+        image = (
+            f'<img src="{png_data_url(digit.model_input.preview)}" width="{DIGIT_SIDE}" height="{DIGIT_SIDE}" '
+            f'alt="digit {i}, as the model sees it">'
+        )
+        cards.append(f"<figure>{image}<figcaption><ol>{guesses}</ol></figcaption></figure>")
+    return f'<div class="digit-cards">{"".join(cards)}</div>'
