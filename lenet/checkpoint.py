@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 from huggingface_hub import constants
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from lenet.model import LeNet5, LeNetConfig
@@ -22,8 +22,9 @@ CONFIG_NAME = constants.CONFIG_NAME  # "config.json"
 METRICS_NAME = "metrics.json"
 MODEL_FILES = (WEIGHTS_NAME, CONFIG_NAME, METRICS_NAME)  # what a checkpoint folder holds, and what is pushed
 STATE_DIR = "training-state"  # inside the output folder while a run is unfinished
-STATE_TENSORS = "state.safetensors"
-STATE_JSON = "state.json"
+# The tensors, with the progress as JSON in the file's metadata: one file, replaced in one rename, so
+# no kill can leave one epoch's tensors beside another's progress.
+STATE_FILE = "state.safetensors"
 
 
 class CheckpointError(RuntimeError):
@@ -60,6 +61,27 @@ def write_model_files(model: LeNet5, folder: Path) -> None:
             os.fsync(f.fileno())
 
 
+def check_output_folder(out: str | Path) -> Path:
+    """`out` if a checkpoint may be written there: a new folder, or one holding nothing but a
+    checkpoint's files and a training state (which a save replaces). Anything else is a
+    CheckpointError, before any training: a save replaces the whole folder."""
+    out = Path(out)
+    for folder in (out, *out.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise CheckpointError(f"{folder} is a file: a checkpoint folder cannot be made in it")
+            break
+    if out.is_dir():
+        others = sorted(entry.name for entry in out.iterdir() if entry.name not in (*MODEL_FILES, STATE_DIR))
+        if others:
+            shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+            raise CheckpointError(
+                f"{out} holds other files than a checkpoint's ({shown}), which saving would delete: "
+                "pick a new or empty folder"
+            )
+    return out
+
+
 def save_checkpoint(model: LeNet5, out: str | Path, metrics: dict[str, Any]) -> Path:
     """Write `out/` = model.safetensors + config.json + metrics.json as one swap.
 
@@ -70,6 +92,7 @@ def save_checkpoint(model: LeNet5, out: str | Path, metrics: dict[str, Any]) -> 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     _recover(out)
+    check_output_folder(out)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
     try:
         write_model_files(model, staging)
@@ -111,6 +134,15 @@ def load_weights(model: torch.nn.Module, weights_file: str | Path, map_location:
         state = load_file(str(weights_file), device=map_location)
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"{weights_file} is not a readable safetensors file: {err}") from None
+    expected = model.state_dict()
+    for name, tensor in state.items():  # load_state_dict would cast ints to floats, and takes NaN
+        if name in expected and expected[name].is_floating_point():
+            if not tensor.is_floating_point():
+                raise CheckpointError(
+                    f"{weights_file}: {name} holds {tensor.dtype} numbers, not floating-point weights"
+                )
+            if not torch.isfinite(tensor).all():
+                raise CheckpointError(f"{weights_file}: {name} holds NaN or infinite weights")
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:
@@ -180,42 +212,56 @@ def read_metrics(checkpoint: str | Path) -> dict[str, Any] | None:
 def save_training_state(
     out: str | Path, model: LeNet5, optimizer: torch.optim.Optimizer, progress: dict[str, Any]
 ) -> None:
-    """Persist everything needed to continue after the epoch `progress["epoch"]`, safetensors only.
-
-    Tensors (model and optimizer state) go to state.safetensors; the rest (epoch, history,
-    optimizer hyper-parameters) to state.json, written last: it is the commit point.
-    """
-    folder = Path(out) / STATE_DIR
+    """Persist everything needed to continue after the epoch `progress["epoch"]`, safetensors only,
+    as one file written atomically: the model's and the optimizer's tensors, and in its metadata the
+    rest (`progress`: epoch, history, what made the run; the optimizer's hyper-parameters)."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     optim_state = optimizer.state_dict()
     for index, slots in optim_state["state"].items():
         for slot, value in slots.items():
             tensors[f"optim.{index}.{slot}"] = torch.as_tensor(value).detach().cpu().contiguous()
-    _atomic_write(folder / STATE_TENSORS, lambda tmp: save_file(tensors, str(tmp)))
-    write_json(folder / STATE_JSON, {**progress, "param_groups": optim_state["param_groups"]})
+    metadata = {"progress": json.dumps({**progress, "param_groups": optim_state["param_groups"]})}
+    _atomic_write(Path(out) / STATE_DIR / STATE_FILE, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+
+
+def read_training_progress(out: str | Path) -> dict[str, Any] | None:
+    """The progress saved with `out`'s training state (epoch, history, ...), or None if it has none."""
+    path = Path(out) / STATE_DIR / STATE_FILE
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(str(path), framework="pt") as state:
+            progress = json.loads((state.metadata() or {})["progress"])
+        if not isinstance(progress, dict) or not isinstance(progress.get("param_groups"), list):
+            raise ValueError("its progress is not what a training run saves")
+    except Exception as err:  # any unreadable state is reported the same way
+        raise CheckpointError(f"training state in {path.parent} is unreadable: {err}") from None
+    return progress
 
 
 def load_training_state(out: str | Path, model: LeNet5, optimizer: torch.optim.Optimizer) -> dict[str, Any] | None:
     """Restore model and optimizer from `out/training-state`; the saved progress, or None if absent."""
-    folder = Path(out) / STATE_DIR
-    if not (folder / STATE_JSON).is_file():
+    progress = read_training_progress(out)
+    if progress is None:
         return None
+    folder = Path(out) / STATE_DIR
     try:
-        progress = json.loads((folder / STATE_JSON).read_text())
-        tensors = load_file(str(folder / STATE_TENSORS))
-    except Exception as err:  # any unreadable state is reported the same way
-        raise CheckpointError(f"training state in {folder} is unreadable: {err}") from None
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, strict=True)
-    slots: dict[int, dict[str, torch.Tensor]] = {}
-    for key, value in tensors.items():
-        if key.startswith("optim."):
-            _, index, slot = key.split(".", 2)
-            slots.setdefault(int(index), {})[slot] = value
-    groups = progress.pop("param_groups")
-    for group in groups:
-        if "betas" in group:
-            group["betas"] = tuple(group["betas"])
-    optimizer.load_state_dict({"state": slots, "param_groups": groups})
+        tensors = load_file(str(folder / STATE_FILE))
+        model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, strict=True)
+        slots: dict[int, dict[str, torch.Tensor]] = {}
+        for key, value in tensors.items():
+            if key.startswith("optim."):
+                _, index, slot = key.split(".", 2)
+                slots.setdefault(int(index), {})[slot] = value
+        groups = progress.pop("param_groups")
+        for group in groups:
+            if "betas" in group:
+                group["betas"] = tuple(group["betas"])
+        optimizer.load_state_dict({"state": slots, "param_groups": groups})
+    except Exception as err:  # a state from another model or a damaged file: said, not a traceback
+        raise CheckpointError(
+            f"training state in {folder} does not fit this run: {' '.join(str(err).split())[:300]}"
+        ) from None
     return progress
 
 

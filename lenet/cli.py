@@ -31,6 +31,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def threads_count(text: str) -> int:
+    """--threads: 0 (one per core) or a positive count."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (one per core) or more, got {value}")
+    return value
+
+
 def repo_id(text: str) -> str:
     if not re.fullmatch(r"[\w.-]+/[\w.-]+", text):
         raise argparse.ArgumentTypeError(f"expected USER/NAME, got {text!r}")
@@ -76,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of each epoch's images taken by the corrections, repeated (default: 0.01)",
     )
     train.add_argument("--device", default="auto", help="auto (GPU if present), cpu, cuda, cuda:1 ... (default: auto)")
-    train.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: 0 = one per core)")
+    train.add_argument(
+        "--threads", type=threads_count, default=0, help="CPU threads for torch (default: 0 = one per core)"
+    )
 
     evaluate = commands.add_parser("evaluate", help="accuracy, per-class accuracy and confusion matrix on the test set")
     evaluate.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="checkpoint folder (default: shipped)")
@@ -191,6 +201,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise RecipeError(f"--extra-weight must be between 0 and 1 (exclusive), got {args.extra_weight}")
         found = _corrections(args.extra_data)
         extra = ExtraData(args.extra_data, found.images, found.labels, args.extra_weight)
+    if args.dry_run and args.resume:
+        raise RecipeError("--dry-run does not resume: it would replace the unfinished run's training state")
     options = {"data_dir": args.data_dir, "device": args.device, "extra": extra}
     if args.dry_run and args.out is None:
         with tempfile.TemporaryDirectory(prefix="lenet-dry-run-") as scratch:
@@ -213,6 +225,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from lenet.checkpoint import load_digit_model
     from lenet.training.report import write_report
     from lenet.training.train import evaluate, pick_device
+
+    if args.report and Path(args.report).exists() and not Path(args.report).is_dir():
+        raise CheckpointError(f"--report {args.report} is a file: it needs a folder for the report's images")
 
     device = pick_device(args.device)
     model = load_digit_model(args.checkpoint).to(device)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,8 +41,10 @@ class LeNetConfig:
         counts = (self.num_classes, *self.channels, self.hidden)
         if len(self.channels) != 3 or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in counts):
             raise ValueError(f"num_classes, channels (three) and hidden must be positive integers: {self}")
-        if not 0 <= self.dropout < 1 or self.std <= 0:
-            raise ValueError(f"dropout must be in [0, 1) and std positive: {self}")
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (self.dropout, self.mean, self.std)):
+            raise ValueError(f"dropout, mean and std must be numbers: {self}")
+        if not 0 <= self.dropout < 1 or not self.std > 0 or not math.isfinite(self.mean) or not math.isfinite(self.std):
+            raise ValueError(f"dropout must be in [0, 1), mean finite and std positive: {self}")
         if isinstance(self.line_hidden, bool) or not isinstance(self.line_hidden, int) or self.line_hidden < 0:
             raise ValueError(f"line_hidden must be 0 (a digit classifier) or a positive integer: {self}")
         if self.line_hidden and (self.variant != "modern" or self.num_classes < 2):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 
 from lenet.checkpoint import CheckpointError, load_model, save_checkpoint
 from lenet.model import LeNet5, LeNetConfig
@@ -128,9 +130,37 @@ def test_the_config_round_trips_through_json_and_refuses_what_it_does_not_know()
         {"line_hidden": -1},
         {"line_hidden": True},
         {"variant": "classic", "line_hidden": 32},
+        {"mean": "x"},
+        {"std": None},
+        {"mean": float("inf")},
     ):
         with pytest.raises(ValueError):
             LeNetConfig.from_dict(bad)
+
+
+def test_weights_that_are_not_finite_floats_are_refused(tmp_path):
+    """A safetensors file of the right shapes but int32 weights (every answer 10%) or NaN ones
+    ("nan%") loads into nothing: a CheckpointError naming the tensor."""
+    model = LeNet5()
+    for name, change, says in (
+        ("ints", lambda t: t.to(torch.int32), "holds torch.int32 numbers"),
+        ("nan", lambda t: t.fill_(float("nan")), "NaN or infinite"),
+    ):
+        folder = tmp_path / name
+        save_checkpoint(model, folder, {})
+        state = load_file(str(folder / "model.safetensors"))
+        first = next(key for key, tensor in state.items() if tensor.is_floating_point())
+        state[first] = change(state[first].clone())
+        save_file(state, str(folder / "model.safetensors"))
+        with pytest.raises(CheckpointError, match=re.escape(first) + ".*" + re.escape(says)):
+            load_model(folder)
+    half = tmp_path / "half"  # float16 weights are floats: loaded (as float32)
+    save_checkpoint(model, half, {})
+    save_file(
+        {k: v.half() if v.is_floating_point() else v for k, v in load_file(str(half / "model.safetensors")).items()},
+        str(half / "model.safetensors"),
+    )
+    assert load_model(half).features[0].weight.dtype == torch.float32
 
 
 @torch.no_grad()

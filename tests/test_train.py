@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -14,8 +15,17 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from lenet.checkpoint import STATE_DIR, STATE_JSON, load_model, read_metrics
+from lenet.checkpoint import (
+    STATE_DIR,
+    STATE_FILE,
+    CheckpointError,
+    load_model,
+    read_metrics,
+    read_training_progress,
+    save_checkpoint,
+)
 from lenet.model import LeNet5
+from lenet.predict import DEFAULT_CHECKPOINT
 from lenet.training.recipe import OptimConfig, Recipe, RecipeError
 from lenet.training.train import evaluate, learning_rate, train
 
@@ -85,15 +95,30 @@ def test_kill_during_training_then_resume_matches_an_uninterrupted_run(tmp_path,
 
     killed = tmp_path / "killed"
     process = subprocess.Popen([*command, "--out", str(killed)], env=cli_env, stderr=subprocess.DEVNULL)
-    state = killed / STATE_DIR / STATE_JSON
+    state = killed / STATE_DIR / STATE_FILE
     deadline = time.monotonic() + 120
     while not state.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
-    completed_epoch = json.loads(state.read_text())["epoch"] + 1
+    completed_epoch = read_training_progress(killed)["epoch"] + 1
     assert completed_epoch < recipe.epochs
+    # Not with another recipe (here a shorter one, which would end the run at once), nor as a dry
+    # run: either would replace the unfinished run's state. Both refused, the state kept.
+    shorter = tmp_path / "shorter.toml"
+    shorter.write_text(_to_toml(replace(recipe, epochs=completed_epoch)))
+    for refused, says in (
+        (
+            [sys.executable, "-m", "lenet", "train", "--recipe", str(shorter), "--resume"],
+            "another run's (epochs differ)",
+        ),
+        ([*command, "--resume", "--dry-run"], "--dry-run does not resume"),
+        ([*command, "--dry-run"], "unfinished run's training state"),
+    ):
+        result = subprocess.run([*refused, "--out", str(killed)], env=cli_env, capture_output=True, text=True)
+        assert result.returncode == 2 and says in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert read_training_progress(killed)["epoch"] + 1 == completed_epoch
 
     resumed = subprocess.run(
         [*command, "--out", str(killed), "--resume"], env=cli_env, check=True, capture_output=True, text=True
@@ -201,3 +226,49 @@ def test_a_cache_file_that_does_not_hold_what_make_gives_is_made_again(tmp_path)
     assert cached_tensors("key", make, tmp_path, valid)["images"].shape == (2, 3) and len(calls) == 1
     path.write_bytes(b"not a safetensors file")
     assert cached_tensors("key", make, tmp_path, valid)["images"].shape == (2, 3) and len(calls) == 2
+
+
+def test_a_run_never_replaces_a_folder_that_is_not_a_checkpoint(tmp_path, cli_env):
+    """--out naming a folder with other files in it (or a file, or a path under a file) is refused
+    before training: saving replaces the whole folder, and it deleted a user's notes."""
+    notes = tmp_path / "mine"
+    (notes / "sub").mkdir(parents=True)
+    (notes / "notes.txt").write_text("precious")
+    (tmp_path / "file.txt").write_text("a file")
+    command = [sys.executable, "-m", "lenet", "train", "--recipe", str(SMOKE), "--dry-run", "--threads", "1"]
+    for out, says in (
+        (notes, "holds other files than a checkpoint's (notes.txt, sub)"),
+        (tmp_path / "file.txt" / "run", "is a file"),
+    ):
+        result = subprocess.run([*command, "--out", str(out)], env=cli_env, capture_output=True, text=True)
+        assert result.returncode == 2 and says in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert (notes / "notes.txt").read_text() == "precious" and (notes / "sub").is_dir()
+    with pytest.raises(CheckpointError, match="holds other files"):
+        save_checkpoint(load_model(DEFAULT_CHECKPOINT), notes, {})
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("epochs = 0", "epochs must be between 1 and"),
+        ("batch_size = -5", "batch_size must be between 1 and"),
+        ("val_size = 70000", "val_size must be between 1 and"),
+        ("train_subset = -10", "train_subset must be between 0 and"),
+        ('name = "/tmp/elsewhere"', "name must be a plain name"),
+        ("name = 5", "name must be a string"),
+        ('out = ""', "out must name a folder"),
+        ("optim = 5", "optim must be a table"),
+        ('optim = "x"', "optim must be a table"),
+        ("model = [1, 2]", "model must be a table"),
+        ("[optim]\nlr = -1", "lr must be between"),
+        ("[optim]\nlabel_smoothing = 2.0", "label_smoothing must be between"),
+        ("[augment]\nelastic_grid = 0", "elastic_grid must be between"),
+        ("[augment]\nstroke = 2.0", "stroke must be between"),
+        ('[model]\nmean = "x"', "mean must be a number"),
+    ],
+)
+def test_recipe_values_out_of_range_are_refused_with_their_name(tmp_path, line, says):
+    recipe = tmp_path / "bad.toml"
+    recipe.write_text(line + "\n")
+    with pytest.raises(RecipeError, match=re.escape(says)):
+        Recipe.from_toml(recipe)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -12,7 +14,8 @@ from lenet.training.augment import AugmentConfig
 
 
 class RecipeError(ValueError):
-    """A recipe file is missing, not TOML, or has an unknown or ill-typed key."""
+    """A recipe file is missing, not TOML, or has an unknown, ill-typed or out-of-range key; or a run's
+    settings do not fit it (a device this machine lacks, a training state from another run)."""
 
 
 @dataclass(frozen=True)
@@ -70,10 +73,22 @@ class Recipe:
     @classmethod
     def from_dict(cls, raw: dict[str, Any], source: str = "recipe") -> Recipe:
         raw = dict(raw)
+        for table in ("optim", "augment", "model"):
+            if not isinstance(raw.get(table, {}), dict):
+                raise RecipeError(f"{source}: {table} must be a table ([{table}] with its keys), got {raw[table]!r}")
         optim = _build(OptimConfig, raw.pop("optim", {}), f"{source} [optim]")
         augment = _build(AugmentConfig, raw.pop("augment", {}), f"{source} [augment]")
         model = _build(LeNetConfig, raw.pop("model", {}), f"{source} [model]")
         recipe = _build(cls, {**raw, "optim": optim, "augment": augment, "model": model}, source)
+        if not NAME.fullmatch(recipe.name):
+            raise RecipeError(f"{source}: name must be a plain name (letters, digits, . _ -), got {recipe.name!r}")
+        if not recipe.out.strip():
+            raise RecipeError(f"{source}: out must name a folder, got {recipe.out!r}")
+        for config, where in ((recipe, source), (optim, f"{source} [optim]"), (augment, f"{source} [augment]")):
+            for key, (low, high) in BOUNDS.get(type(config).__name__, {}).items():
+                value = getattr(config, key)
+                if not (math.isfinite(value) and low <= value <= high):
+                    raise RecipeError(f"{where}: {key} must be between {low} and {high}, got {value}")
         if not 0 <= recipe.pipeline_mix <= 1:
             raise RecipeError(f"{source}: pipeline_mix must be between 0 and 1, got {recipe.pipeline_mix}")
         if not 0 <= recipe.not_a_digit <= 2:
@@ -95,6 +110,38 @@ class Recipe:
         return asdict(self)
 
 
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # a recipe's name names folders: no path in it
+MNIST_TRAIN, MNIST_TEST = 60_000, 10_000
+# Each number's range, inclusive (what train() can use; 0 where 0 means "all" or "none").
+BOUNDS = {
+    "Recipe": {
+        "seed": (0, 2**63 - 1),
+        "epochs": (1, 10_000),
+        "batch_size": (1, MNIST_TRAIN),
+        "val_size": (1, MNIST_TRAIN - 1),
+        "train_subset": (0, MNIST_TRAIN),
+        "test_subset": (0, MNIST_TEST),
+    },
+    "OptimConfig": {
+        "lr": (1e-12, 10.0),
+        "weight_decay": (0.0, 10.0),
+        "warmup": (0.0, 1.0),
+        "final_lr": (0.0, 1.0),
+        "label_smoothing": (0.0, 0.99),
+    },
+    "AugmentConfig": {
+        "rotate": (0.0, 180.0),
+        "scale": (0.0, 0.9),
+        "shear": (0.0, 2.0),
+        "translate": (0.0, 14.0),
+        "elastic": (0.0, 14.0),
+        "elastic_grid": (2, 28),
+        "stroke": (0.0, 1.0),
+        "flag_ones": (0.0, 1.0),
+    },
+}
+
+
 def _build(kind: type, values: dict[str, Any], where: str):
     """kind(**values), refusing unknown keys and values of the wrong type with a clear message."""
     known = {f.name: f for f in fields(kind)}
@@ -108,6 +155,8 @@ def _build(kind: type, values: dict[str, Any], where: str):
                 raise RecipeError(f"{where}: {key} must be a number, got {value!r}")
             if isinstance(default, int) and not isinstance(default, bool) and not isinstance(value, int):
                 raise RecipeError(f"{where}: {key} must be an integer, got {value!r}")
+        if (isinstance(default, str) or known[key].type == "str") and not isinstance(value, str):
+            raise RecipeError(f"{where}: {key} must be a string, got {value!r}")
     try:
         return kind(**values)
     except (TypeError, ValueError) as err:  # a config's own checks (LeNetConfig's)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import platform
 import time
@@ -14,9 +15,11 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from lenet.checkpoint import (
+    check_output_folder,
     clear_training_state,
     load_model,
     load_training_state,
+    read_training_progress,
     save_checkpoint,
     save_training_state,
 )
@@ -31,10 +34,18 @@ DRY_RUN_BATCHES = 2
 
 
 def pick_device(name: str = "auto") -> torch.device:
-    """`auto` -> the GPU when there is one, else the CPU."""
+    """`auto` -> the GPU when there is one, else the CPU; a device this machine lacks is a RecipeError."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise RecipeError(f"--device {name!r} is not a device: auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
+        raise RecipeError(f"--device {name}: this machine has no such CUDA GPU (--device auto picks what it has)")
+    if device.type not in ("cpu", "cuda"):
+        raise RecipeError(f"--device {name}: only cpu and cuda are supported")
+    return device
 
 
 def learning_rate(step: int, total_steps: int, optim: OptimConfig) -> float:
@@ -228,12 +239,20 @@ def run_epochs(
     device: torch.device,
     resume: bool = False,
     log=print,
+    made_by: dict[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], float]:
     """Train and validate epoch by epoch, saving the training state after each but the last (so a
-    killed run resumes where it stopped); (the per-epoch history, wall seconds of the whole run)."""
+    killed run resumes where it stopped), with `made_by` (the recipe and extra data), which a resumed
+    run must match; (the per-epoch history, wall seconds of the whole run)."""
     history: list[dict[str, Any]] = []
     start_epoch, wall_before = 0, 0.0
     if resume:
+        saved = read_training_progress(out)
+        if saved is not None and saved.get("made_by") != made_by:
+            raise RecipeError(
+                f"the training state in {out} is another run's ({_differences(saved.get('made_by'), made_by)} differ): "
+                "resume with the same recipe and --extra-data, or train into another --out"
+            )
         progress = load_training_state(out, model, optimizer)
         if progress is None:
             log(f"no training state in {out}; starting from scratch")
@@ -268,8 +287,22 @@ def run_epochs(
         )
         if epoch + 1 < recipe.epochs:
             wall = wall_before + time.perf_counter() - start
-            save_training_state(out, model, optimizer, {"epoch": epoch, "history": history, "wall_seconds": wall})
+            progress = {"epoch": epoch, "history": history, "wall_seconds": wall, "made_by": made_by}
+            save_training_state(out, model, optimizer, progress)
     return history, wall_before + time.perf_counter() - start
+
+
+def _differences(saved: Any, made_by: dict[str, Any] | None) -> str:
+    """The settings that differ between two runs' `made_by`, as "epochs, optim.lr" (at most 5)."""
+
+    def flat(value: Any, prefix: str = "") -> dict[str, Any]:
+        if isinstance(value, dict):
+            return {k: v for key, item in value.items() for k, v in flat(item, f"{prefix}{key}.").items()}
+        return {prefix.rstrip("."): value}
+
+    old, new = flat(saved if isinstance(saved, dict) else {}), flat(made_by or {})
+    names = [key.removeprefix("recipe.") for key in sorted(old.keys() | new.keys()) if old.get(key) != new.get(key)]
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "") if names else "its settings"
 
 
 def final_metrics(
@@ -333,7 +366,12 @@ def train(
     run is one epoch of DRY_RUN_BATCHES batches, to check the wiring. `extra` (corrections) is
     mixed into the training set, and the result reports its accuracy on them beside MNIST's.
     """
-    out = Path(out or recipe.out)
+    out = check_output_folder(out or recipe.out)  # before any work: a save replaces the whole folder
+    if dry_run and read_training_progress(out) is not None:
+        raise RecipeError(f"{out} holds an unfinished run's training state, which a dry run would replace")
+    # What made this run: a resumed run must be the same one (its state says what it was).
+    made_by = {"recipe": recipe.to_dict(), "extra_data": None if extra is None else [str(extra.source), extra.weight]}
+    made_by = json.loads(json.dumps(made_by))  # as the saved state will read back (tuples as lists)
     if dry_run:
         recipe = replace(recipe, epochs=1)
     torch.manual_seed(recipe.seed)  # weight initialisation
@@ -358,7 +396,7 @@ def train(
     if extra is not None:
         data = replace(data, train=mix_in(data.train, extra))
         log(f"mixing in {len(extra.images):,} corrections from {extra.source} as {extra.weight:.0%} of each epoch")
-    history, wall_seconds = run_epochs(model, optimizer, data, recipe, out, run_device, resume, log)
+    history, wall_seconds = run_epochs(model, optimizer, data, recipe, out, run_device, resume, log, made_by)
     metrics = {**final_metrics(model, recipe, data, history, wall_seconds, run_device, log), "dry_run": dry_run}
     if extra is not None:
         # Reported beside MNIST's figure, so a model never trades MNIST for corrections unseen.
