@@ -11,6 +11,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
+from huggingface_hub.errors import RemoteEntryNotFoundError
 from torch import nn
 
 VARIANTS = ("classic", "modern")
@@ -182,19 +183,23 @@ class LeNet5(
         # Replaces the mixin's loader, which falls back to a pickled `pytorch_model.bin` and loads
         # non-strictly by default: here the folder is read as every checkpoint is (lenet.checkpoint),
         # safetensors only, strictly, the architecture from its config.json.
-        from lenet.checkpoint import CONFIG_NAME, WEIGHTS_NAME, load_model  # lenet.checkpoint imports this module
+        from lenet.checkpoint import CONFIG_NAME, WEIGHTS_NAME, CheckpointError, load_model  # it imports this module
 
         if not Path(model_id).is_dir():
             for name in (CONFIG_NAME, WEIGHTS_NAME):  # both land in the same snapshot folder of the cache
-                path = hf_hub_download(
-                    repo_id=model_id,
-                    filename=name,
-                    revision=revision,
-                    cache_dir=cache_dir,
-                    force_download=force_download,
-                    token=token,
-                    local_files_only=local_files_only,
-                )
+                try:
+                    path = hf_hub_download(
+                        repo_id=model_id,
+                        filename=name,
+                        revision=revision,
+                        cache_dir=cache_dir,
+                        force_download=force_download,
+                        token=token,
+                        local_files_only=local_files_only,
+                    )
+                except RemoteEntryNotFoundError:  # the repo is there, the file is not
+                    hint = " (weights are loaded from safetensors only, never a pickle)" if name == WEIGHTS_NAME else ""
+                    raise CheckpointError(f"{model_id}@{revision or 'main'} has no {name}{hint}") from None
             model_id = str(Path(path).parent)
         return load_model(model_id, map_location=map_location)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -119,6 +120,23 @@ def test_a_second_push_is_a_new_revision_and_the_old_sha_keeps_the_old_weights(h
     assert serve(env, REPO, first, CHECKPOINT)["same_logits"] is True
     assert serve(env, REPO, second, CLASSIC)["same_logits"] is True
     assert serve(env, REPO, "", CLASSIC)["same_logits"] is True  # main moved on
+
+
+def test_push_refuses_metrics_the_card_cannot_use_with_one_line(hub, env, tmp_path):
+    """metrics.json without a test accuracy (a line reader's), with one that is not a number, or with
+    a field of the wrong shape: one line naming the file, nothing uploaded (they were tracebacks,
+    or said the file was missing)."""
+    lines = ROOT / "checkpoints" / "lenet5-lines"
+    result = lenet(env, "push", "--checkpoint", str(lines), "--repo-id", REPO, expect=2)
+    assert "metrics.json has no test_accuracy between 0 and 1" in result.stderr, result.stderr
+    for change, says in (({"test_accuracy": "99%"}, "has no test_accuracy"), ({"recipe_config": "x"}, "cannot use")):
+        folder = tmp_path / "bad"
+        shutil.copytree(CHECKPOINT, folder, dirs_exist_ok=True)
+        metrics = json.loads((CHECKPOINT / "metrics.json").read_text())
+        (folder / "metrics.json").write_text(json.dumps({**metrics, **change}))
+        result = lenet(env, "push", "--checkpoint", str(folder), "--repo-id", REPO, expect=2)
+        assert says in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert ("model", REPO) not in hub.state.repos
 
 
 def test_the_pushed_card_parses_and_carries_the_test_accuracy(hub, env, tmp_path):
@@ -306,6 +324,13 @@ def test_broken_weights_on_the_hub_are_named_and_the_app_falls_back(hub, env):
     served = serve(env, REPO, mismatched, CHECKPOINT)
     assert served["line"].startswith("serving the bundled weights")
     assert "does not match its config.json" in served["log"], served["log"]
+    no_weights = hub.state.commit(repo, {k: v for k, v in good.items() if k != "model.safetensors"}, "no weights")
+    served = serve(env, REPO, no_weights, CHECKPOINT)
+    assert f"{REPO}@{no_weights} has no model.safetensors (weights are loaded from safetensors" in served["log"]
+    # deploy-space loads the pinned weights as the Space would, and refuses before touching it.
+    for revision, says in ((truncated, "is not a readable safetensors file"), (no_weights, "has no model.safetensors")):
+        result = lenet(env, "deploy-space", "--space-id", SPACE, "--model-repo", REPO, "--revision", revision, expect=2)
+        assert says in result.stderr and ("space", SPACE) not in hub.state.repos, result.stderr
 
 
 # ---- the browser edition as a static Space --------------------------------------------------------

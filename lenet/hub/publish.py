@@ -37,10 +37,17 @@ def push(
     upload nothing (returns None)."""
     model = load_model(checkpoint)  # strictly: a checkpoint that does not load is not pushed
     metrics = read_metrics(checkpoint)
-    if not metrics or "test_accuracy" not in metrics:
-        raise CheckpointError(f"{Path(checkpoint) / METRICS_NAME} is missing: the model card is built from it")
+    where = Path(checkpoint) / METRICS_NAME
+    if metrics is None:
+        raise CheckpointError(f"{where} is missing: the model card is built from it")
+    accuracy = metrics.get("test_accuracy") if isinstance(metrics, dict) else None
+    if isinstance(accuracy, bool) or not isinstance(accuracy, int | float) or not 0 <= accuracy <= 1:
+        raise CheckpointError(f"{where} has no test_accuracy between 0 and 1 (a digit classifier's): got {accuracy!r}")
     files = checkpoint_files(checkpoint)
-    files["README.md"] = str(model_card(model, metrics, repo_id, space_id)).encode()
+    try:
+        files["README.md"] = str(model_card(model, metrics, repo_id, space_id)).encode()
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as err:  # a field of the wrong shape
+        raise CheckpointError(f"{where} has a field the model card cannot use: {err}") from None
     if out is not None:
         folder = empty_folder(out)
         for name, content in files.items():

@@ -18,7 +18,7 @@ from huggingface_hub.errors import EntryNotFoundError
 from lenet.checkpoint import CONFIG_NAME, METRICS_NAME, WEIGHTS_NAME
 from lenet.hub.errors import HubError, hub_errors
 from lenet.hub.publish import empty_folder
-from lenet.hub.pull import PIN_FILE, PROJECT_ROOT
+from lenet.hub.pull import PIN_FILE, PROJECT_ROOT, load_pretrained
 
 SPACE_FILES = (  # what a Space needs, relative to the project root (globs)
     "app.py",
@@ -84,6 +84,9 @@ def deploy_space(
     api = HfApi()
     with hub_errors(f"model {model_repo}@{revision}"):  # fail before touching the Space
         api.model_info(model_repo, revision=revision, files_metadata=False)
+    # The pinned weights must load, strictly, as the Space will load them: else it would log a
+    # warning and serve its bundled weights instead of the model deployed.
+    load_pretrained(model_repo, revision)
     return replace_space(api, space_id, "gradio", private, files, f"Serve {model_repo} at {revision[:12]}")
 
 
