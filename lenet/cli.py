@@ -196,9 +196,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     recipe = Recipe.from_toml(args.recipe)
     extra = None
+    if not 0 < args.extra_weight < 1:  # checked with or without --extra-data: a typo is said, not ignored
+        raise RecipeError(f"--extra-weight must be between 0 and 1 (exclusive), got {args.extra_weight}")
     if args.extra_data:
-        if not 0 < args.extra_weight < 1:
-            raise RecipeError(f"--extra-weight must be between 0 and 1 (exclusive), got {args.extra_weight}")
         found = _corrections(args.extra_data)
         extra = ExtraData(args.extra_data, found.images, found.labels, args.extra_weight)
     if args.dry_run and args.resume:

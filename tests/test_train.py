@@ -272,3 +272,19 @@ def test_recipe_values_out_of_range_are_refused_with_their_name(tmp_path, line, 
     recipe.write_text(line + "\n")
     with pytest.raises(RecipeError, match=re.escape(says)):
         Recipe.from_toml(recipe)
+
+
+def test_run_settings_that_cannot_work_are_one_line_errors(tmp_path, capsys):
+    """Before any data is read: an --extra-weight out of range (it was ignored without
+    --extra-data), a device this machine lacks, a device that does not exist."""
+    from lenet.cli import main
+
+    base = ["train", "--recipe", str(SMOKE), "--dry-run", "--out", str(tmp_path / "run")]
+    for extra, says in (
+        (["--extra-weight", "-5"], "--extra-weight must be between 0 and 1"),
+        (["--device", "bogus"], "is not a device"),
+        (["--device", "cuda:7"], "no such CUDA GPU"),
+    ):
+        assert main([*base, *extra]) == 2
+        assert says in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

@@ -35,9 +35,13 @@ def load_mnist(data_dir: str | Path | None = None, train: bool = True) -> tuple[
     from torchvision.datasets import MNIST  # deferred: torchvision's import costs ~1 s
 
     root = resolve_data_dir(data_dir)
+    made = [folder for folder in (root, root / "MNIST", root / "MNIST" / "raw") if not folder.exists()]
     try:
         dataset = MNIST(str(root), train=train, download=True)
     except (RuntimeError, OSError) as err:
+        for folder in reversed(made):  # torchvision made them for a download that failed: no empty folders left
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         reason = (str(err).strip() or type(err).__name__).splitlines()[0]  # torchvision appends tracebacks
         raise DataError(
             f"MNIST is not under {root}/MNIST/raw and could not be downloaded ({reason}). "
