@@ -270,8 +270,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             f"{args.checkpoint}: {extra['accuracy']:.2%} on {extra['images']:,} corrections from {args.data}{skipped}"
         )
     print("digit  accuracy")
-    for digit, accuracy in enumerate(summary["per_class_accuracy"]):
-        print(f"{digit:>5}  {accuracy:.2%}")
+    for digit, (accuracy, row) in enumerate(
+        zip(summary["per_class_accuracy"], summary["confusion_matrix"], strict=True)
+    ):
+        # A class without test images (the piece reader's "not one digit") has no accuracy to show.
+        print(f"{digit:>5}  {accuracy:.2%}" if sum(row) else f"{digit:>5}  - (no test images)")
     print("confusion matrix (rows: true digit, columns: predicted)")
     for digit, row in enumerate(summary["confusion_matrix"]):
         print(f"{digit:>3} " + " ".join(f"{count:>5}" for count in row))
