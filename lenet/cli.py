@@ -128,7 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     token_note = "The token comes from HF_TOKEN or `hf auth login`."
     push = commands.add_parser("push", help="push a checkpoint and its model card to a Hub model repo")
-    push.description = f"Push model.safetensors, config.json and a generated model card in one commit. {token_note}"
+    push.description = (
+        f"Push model.safetensors, config.json, metrics.json and a generated model card in one commit. {token_note}"
+    )
     push.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="checkpoint folder (default: shipped)")
     push.add_argument("--repo-id", type=repo_id, required=True, help="model repo USER/NAME (required; created if new)")
     push.add_argument("--private", action="store_true", help="create the repo private (default: public)")
