@@ -51,7 +51,11 @@ class Images(http.server.BaseHTTPRequestHandler):
             if self.path in self.files:
                 self.send(200, self.files[self.path], "image/jpeg")
             elif self.path.startswith("/redirect/"):
-                target = {"ok": f"http://127.0.0.1:{port}/seven.jpg", "private": f"http://localhost:{port}/seven.jpg"}
+                target = {
+                    "ok": f"http://127.0.0.1:{port}/seven.jpg",
+                    "private": f"http://localhost:{port}/seven.jpg",
+                    "port": "http://127.0.0.1:99999/x",  # no such port: getaddrinfo wraps it, connect() crashed
+                }
                 self.send_response(302)
                 self.send_header("Location", target[self.path.removeprefix("/redirect/")])
                 self.send_header("Content-Length", "0")
@@ -173,6 +177,9 @@ def fetch(image: str) -> bytes:
         ("http://[::127.0.0.1]:{port}/seven.jpg", "not on the public internet"),
         ("http://[2002:7f00:1::1]:{port}/seven.jpg", "not on the public internet"),  # 6to4 127.0.0.1
         ("{images}/redirect/private", "not on the public internet"),
+        ("{images}/redirect/port", "port 99999"),
+        ("http://[64:ff9b:1::a00:1]/", "not on the public internet"),  # local-use NAT64 (RFC 8215)
+        ("http://[fec0::1]/", "not on the public internet"),  # site-local
         ("{images}/missing.png", "HTTP 404"),
         ("{images}/big-undeclared", "larger than 10,485,760 bytes"),
         ("{images}/bomb", "compressed"),

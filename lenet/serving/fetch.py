@@ -40,6 +40,9 @@ EXPECTED = "give the image as an http(s) URL or as a data: URL (data:image/png;b
 # IPv6 ranges that carry an IPv4 address in their last 32 bits (IPv4-compatible, IPv4-mapped,
 # IPv4-translated, NAT64): the IPv4 address is the one that counts.
 IPV4_INSIDE = [ipaddress.ip_network(n) for n in ("::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96")]
+# Not public whatever Python's tables say (3.11's count them global): local-use NAT64 (RFC 8215),
+# which translates to whatever IPv4 network is behind it, and the deprecated site-local fec0::/10.
+NOT_PUBLIC = [ipaddress.ip_network(n) for n in ("64:ff9b:1::/48", "fec0::/10")]
 
 
 class FetchError(ValueError):
@@ -91,6 +94,8 @@ def is_public(address: str) -> bool:
     """Whether an IP address is on the public internet, looking inside IPv6 forms that carry IPv4."""
     ip = ipaddress.ip_address(address.split("%")[0])
     if ip.version == 6:
+        if any(ip in network for network in NOT_PUBLIC):
+            return False
         if any(ip in network for network in IPV4_INSIDE):
             ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
         elif ip.sixtofour is not None:
@@ -133,6 +138,8 @@ async def _download(reference: str, max_bytes: int) -> bytes:
         if url.scheme not in ("http", "https") or not url.host:
             raise FetchError(f"not an http(s) URL: {EXPECTED}")
         port = url.port or (443 if url.scheme == "https" else 80)
+        if not 0 < port < 65536:  # a redirect can name any number: getaddrinfo would wrap it, connect crash
+            raise FetchError(f"not a valid URL: port {port}")
         checked = None if _matches(url.host, allowed_hosts()) else await public_address(url.host, port)
         # trust_env=False: a proxy from the environment would connect on its own terms, around the check.
         client = httpx.AsyncClient(
@@ -143,7 +150,10 @@ async def _download(reference: str, max_bytes: int) -> bytes:
         try:
             async with client, client.stream("GET", url, headers=headers) as response:
                 if response.is_redirect:
-                    url = url.join(response.headers["location"])
+                    try:
+                        url = url.join(response.headers["location"])
+                    except (httpx.InvalidURL, KeyError, ValueError):
+                        raise FetchError("the URL redirected to something that is not a URL") from None
                     continue
                 if response.status_code != 200:
                     raise FetchError(f"the URL answered HTTP {response.status_code}, not an image")

@@ -102,6 +102,11 @@ class RequestGuard:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        names = [name.lower() for name, _ in scope["headers"]]
+        if names.count(b"content-type") > 1 or names.count(b"content-length") > 1:
+            # Judged by one and read by the other: Starlette takes the first, a dict the last.
+            await self.refuse(scope, send, 400, "refused: a repeated Content-Type or Content-Length header")
+            return
         headers = dict(scope["headers"])
         content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
         try:
@@ -144,6 +149,7 @@ class RequestGuard:
         if not all(is_received_file(path, folders) for path in named_paths(value)):
             await self.refuse(scope, send, 403, NOT_RECEIVED)
             return
+        del value  # parsed, it can be many times its bytes: not kept while the request runs
 
         async def replay() -> dict:
             nonlocal body
