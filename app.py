@@ -7,6 +7,7 @@ import logging
 import os
 from pathlib import Path
 
+import anyio
 import gradio as gr
 from gradio.utils import get_upload_folder
 from PIL import Image
@@ -19,7 +20,7 @@ from lenet.hub.corrections import open_corrections
 from lenet.pipeline.decode import decode
 from lenet.predict import load_readers
 from lenet.serving.fetch import INLINE_BYTES
-from lenet.serving.guard import RequestGuard, sweeping_lifespan
+from lenet.serving.guard import RequestGuard, sender, sweeping_lifespan
 from lenet.serving.pad import ANSWERED, DrawingPad
 from lenet.serving.pool import WorkerError, make_predictor
 from lenet.serving.tools import answer, description
@@ -65,6 +66,9 @@ DRAW_HINT = "Draw a digit (0-9) in the box, as large as you like, or pick a phot
 NUMBER_HINT = "Write a number (1 to 10 digits) in the box, or pick a photo of one."
 DIGITS = [str(digit) for digit in range(10)]
 PER_VISITOR = 20  # corrections one visit may send (lenet/corrections.py bounds everyone's together)
+# Whether a proxy in front appends each client's address to X-Forwarded-For: a Space's does
+# (SYSTEM=spaces); elsewhere only when LENET_TRUST_PROXY=1 says so.
+TRUST_PROXY = os.environ.get("LENET_TRUST_PROXY", "1" if os.environ.get("SYSTEM") == "spaces" else "0") == "1"
 KEPT = (
     "Saving is your choice, for this answer only. **Save this correction** keeps: the 28x28 image the "
     "model saw, your picture reduced to at most 256 px, the digit you pick, the model's top 3, which "
@@ -148,45 +152,42 @@ def save_correction(
     answered: str,
     right: str | None,
     sent: int,
-    last: str,
+    saved_before: list[str],
     request: gr.Request,
 ):
     """The answer shown was wrong: keep the picture, what the model saw, the right digit and the
     model's answer (lenet/corrections.py), when the visitor presses Save. The picture is the one the
     answer shown was about (`answered`: "draw" or "photo", set after each answer); -> (message,
-    corrections sent, a fingerprint of the picture saved last: one picture is saved once)."""
+    corrections sent, fingerprints of the pictures this visit saved: each picture is saved once)."""
     source = drawing if answered == "draw" else Path(image) if answered == "photo" and image is not None else None
     if corrections is None:
-        return "Saving corrections is turned off on this app.", sent, last
+        return "Saving corrections is turned off on this app.", sent, saved_before
     if source is None:
-        return "Draw or pick a digit first, then say which digit it is.", sent, last
+        return "Draw or pick a digit first, then say which digit it is.", sent, saved_before
     fingerprint = hashlib.sha256(source if isinstance(source, bytes) else str(source).encode()).hexdigest()
-    if fingerprint == last:
-        return "This one is saved already: thank you.", sent, last
+    if fingerprint in saved_before:
+        return "This one is saved already: thank you.", sent, saved_before
     if right is None or right not in DIGITS:
-        return "Pick the right digit (0-9) first.", sent, last
+        return "Pick the right digit (0-9) first.", sent, saved_before
     if sent >= PER_VISITOR:
-        return f"Thank you! One visit can send {PER_VISITOR} corrections; that is all for now.", sent, last
+        return f"Thank you! One visit can send {PER_VISITOR} corrections; that is all for now.", sent, saved_before
     try:
         prediction = predictor.predict(source, k=3)
         picture = decode(source).as_seen()
         correction = Correction(
             prediction.model_input.levels, picture, int(right), prediction.top, serving.repo_id, serving.revision
         )
-        corrections.save(correction, sender=sender(request))
+        corrections.save(correction, sender=sender(request, TRUST_PROXY))
     except (ImageError, NoDigitError, WorkerError, CorrectionsError) as err:
-        return f"⚠️ Not saved: {err}", sent, last
+        return f"⚠️ Not saved: {err}", sent, saved_before
     except OSError as err:  # the disk: full, or not writable
         log.warning("could not save a correction: %s", err)
-        return "⚠️ Not saved: the app could not write it (its disk).", sent, last
-    return f"✅ Saved as {a_digit(right)}. Thank you: it will help train the next model.", sent + 1, fingerprint
-
-
-def sender(request: gr.Request) -> str:
-    """Who sent a request, to bound corrections per sender (kept in memory, never saved): behind a
-    proxy (a Space), the address it appended last to X-Forwarded-For; else the client's address."""
-    forwarded = request.headers.get("x-forwarded-for", "")
-    return forwarded.rsplit(",", 1)[-1].strip() or (request.client.host if request.client else "")
+        return "⚠️ Not saved: the app could not write it (its disk).", sent, saved_before
+    return (
+        f"✅ Saved as {a_digit(right)}. Thank you: it will help train the next model.",
+        sent + 1,
+        [*saved_before, fingerprint],
+    )
 
 
 def _read_number(source, drawn: bool = False) -> tuple[str, tuple | None, str]:
@@ -252,7 +253,7 @@ async def read_digit(image: str) -> str:
         {"predictions": [{"label": "7", "probability": 0.98}, ...]}; or {"error": "why"} when the image
         cannot be had or read, or shows no digit.
     """
-    return await answer(lambda data: predictor.predict(data, k=3).as_json(), image, MAX_FILE_BYTES)
+    return await answer(lambda data: predictor.predict(data, k=3).as_json(), image, MAX_FILE_BYTES, tool_slots)
 
 
 async def read_number(image: str) -> str:
@@ -268,10 +269,13 @@ async def read_number(image: str) -> str:
         image's pixels and its 3 most likely readings; or {"error": "why"} when the image cannot be had
         or read, or shows no digit.
     """
-    return await answer(lambda data: predictor.read_number(data, k=3).as_dict(), image, MAX_FILE_BYTES)
+    return await answer(lambda data: predictor.read_number(data, k=3).as_dict(), image, MAX_FILE_BYTES, tool_slots)
 
 
 TOOLS = (read_digit, read_number)
+# The tools run outside the queue: at most this many of their readings at once, waiting for the
+# workers beside the page's; the rest wait briefly, then get {"error": "the app is busy ..."}.
+tool_slots = anyio.Semaphore(CONCURRENCY)
 # The shared text goes in once; Gradio reads the docstrings when the app is built.
 for _tool in TOOLS:
     _tool.__doc__ = _tool.__doc__.replace("{IMAGE_ARG}", IMAGE_ARG)
@@ -307,8 +311,8 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
                 height=PREVIEW_SIDE + 60,  # room for the label above the image
             )
             # Per visitor, on the server: which input the answer shown is about ("draw" or "photo"),
-            # how many corrections were sent, and a fingerprint of the last one saved.
-            answered, sent, last_saved = gr.State(""), gr.State(0), gr.State("")
+            # how many corrections were sent, and fingerprints of the pictures saved (at most PER_VISITOR).
+            answered, sent, saved_pictures = gr.State(""), gr.State(0), gr.State([])
             with gr.Accordion("Wrong? Tell it the right digit", open=False, elem_id="correct"):
                 gr.Markdown(KEPT)
                 right = gr.Radio(DIGITS, label="The right digit", elem_id="right-digit")
@@ -348,9 +352,9 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
     )
     number_photo.change(read_number_photo, number_photo, number_outputs, api_name="read_number_photo", **events)
     # Private: the page's own button, not an API (corrections are bounded per sender and in all).
-    save_inputs = [sketchpad, photo, answered, right, sent, last_saved]
+    save_inputs = [sketchpad, photo, answered, right, sent, saved_pictures]
     save_events = {**events, "api_visibility": "private"}
-    save.click(save_correction, save_inputs, [saved, sent, last_saved], api_name="save_correction", **save_events)
+    save.click(save_correction, save_inputs, [saved, sent, saved_pictures], api_name="save_correction", **save_events)
     # The tools run outside the queue (queue=False): a URL is awaited on the event loop (up to 10 s,
     # holding no queue slot, so slow URLs cannot hold up the page), then the prediction waits its turn
     # for the same worker processes. Gradio's MCP server calls them in process, not over HTTP.

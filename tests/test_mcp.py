@@ -309,3 +309,29 @@ def test_http_api_callers_get_the_same_json(app_url, images):
     assert json.loads(client.predict(photo, api_name="/read_number"))["number"] == "31"
     documented = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert set(documented) == {"/read_digit", "/read_number"}
+
+
+def test_tool_calls_beyond_their_slots_are_told_the_app_is_busy(monkeypatch):
+    """The tools skip Gradio's queue; thirty calls at once lined up for the workers ahead of the
+    page (a drawing waited 15.6 s). With one slot, one reading runs and the calls that cannot get
+    the slot within BUSY_SECONDS answer {"error": "the app is busy ..."} at once after it."""
+    import anyio
+
+    from lenet.serving import tools
+
+    monkeypatch.setattr(tools, "BUSY_SECONDS", 0.3)
+    image = "data:image/png;base64," + base64.b64encode(b"\x89PNG not read here").decode()
+
+    def slow_read(data: bytes) -> dict:
+        time.sleep(1.0)
+        return {"read": len(data)}
+
+    async def three_at_once() -> list[dict]:
+        slots = anyio.Semaphore(1)
+        return [
+            json.loads(a)
+            for a in await asyncio.gather(*(tools.answer(slow_read, image, 10_000, slots) for _ in range(3)))
+        ]
+
+    answers = asyncio.run(three_at_once())
+    assert sorted(answers, key=str) == sorted([{"read": 18}, {"error": tools.BUSY}, {"error": tools.BUSY}], key=str)

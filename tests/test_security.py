@@ -24,7 +24,7 @@ from gradio.data_classes import ImageData
 from PIL import Image
 
 from lenet import ImageError, Predictor
-from lenet.serving.guard import JSON_BYTES, NOT_RECEIVED, RequestGuard, is_received_file, sweep_empty_folders
+from lenet.serving.guard import JSON_BYTES, NOT_RECEIVED, RequestGuard, is_received_file, sender, sweep_empty_folders
 from lenet.serving.pad import USAGE, DrawingPad
 from lenet.serving.ui import PhotoInput
 from testkit.appserver import memory_mib
@@ -154,6 +154,21 @@ def test_received_files_are_inside_the_allowed_folders(tmp_path):
     assert not is_received_file(None, [inside]) and not is_received_file(123, [inside])
     # The folder itself is no file in it: "uploads: is a directory" would name a server folder.
     assert not is_received_file(str(inside), [inside]) and not is_received_file(str(inside / "abc" / ".."), [inside])
+
+
+def test_a_sender_is_its_connection_unless_a_proxy_is_trusted():
+    """X-Forwarded-For is the caller's to write unless a proxy in front appends to it: trusted only
+    when told (a Space, LENET_TRUST_PROXY=1); one caller spoofing it passed for five more senders."""
+    from types import SimpleNamespace
+
+    def request(forwarded: str | None):
+        headers = {} if forwarded is None else {"x-forwarded-for": forwarded}
+        return SimpleNamespace(client=SimpleNamespace(host="198.51.100.7"), headers=headers)
+
+    for forwarded in (None, "203.0.113.1", "203.0.113.1, 203.0.113.2"):
+        assert sender(request(forwarded), trust_proxy=False) == "198.51.100.7"
+    assert sender(request("203.0.113.1, 192.0.2.9"), trust_proxy=True) == "192.0.2.9"  # the proxy's own entry
+    assert sender(request(None), trust_proxy=True) == "198.51.100.7"
 
 
 # ---- 2. drawings are bounded ---------------------------------------------------------------------

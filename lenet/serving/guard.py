@@ -56,6 +56,17 @@ def is_received_file(path: Any, folders: Iterable[str | os.PathLike]) -> bool:
     )
 
 
+def sender(request: Any, trust_proxy: bool) -> str:
+    """Who sent a request (a Starlette or Gradio request), to bound what one sender may do: behind a
+    proxy that appends each client's address to X-Forwarded-For (`trust_proxy`), the address it
+    appended last; else the connection's own. Without such a proxy the header is the caller's to
+    write, and one caller could pass for any number of senders."""
+    client = request.client.host if request.client else ""
+    if not trust_proxy:
+        return client
+    return request.headers.get("x-forwarded-for", "").rsplit(",", 1)[-1].strip() or client
+
+
 def named_paths(value: Any) -> Iterator[Any]:
     """Every "path" named by a file object (any dict with a "path" key) inside a decoded JSON value;
     iterative, so a deeply nested body cannot exhaust the stack."""

@@ -11,15 +11,27 @@ from lenet.pipeline.preprocess import ImageError, NoDigitError
 from lenet.serving.fetch import FetchError, image_bytes
 from lenet.serving.pool import WorkerError
 
+BUSY_SECONDS = 5.0  # how long a tool call waits for one of its slots before it is told the app is busy
+BUSY = "the app is busy reading other images; try again in a moment"
 
-async def answer(read: Callable[[bytes], dict], image: str, max_bytes: int) -> str:
+
+async def answer(read: Callable[[bytes], dict], image: str, max_bytes: int, slots: anyio.Semaphore) -> str:
     """`read(the image's bytes)` as a JSON string, or {"error": "why"} for an image that cannot be had
-    or read, a blank one, or a worker's failure: an agent parses one shape and never sees a traceback.
-    The image is awaited on the event loop (a slow URL holds no thread); `read`, which waits for a
-    worker process, runs in a thread."""
+    or read, a blank one, a worker's failure, or a busy app: an agent parses one shape and never sees
+    a traceback. The image is awaited on the event loop (a slow URL holds no thread); `read`, which
+    waits for a worker process, runs in a thread once one of `slots` is free. The tools skip
+    Gradio's queue, so the slots are their bound: beyond them, callers wait BUSY_SECONDS at most
+    and are told the app is busy, instead of lining up ahead of the page's own requests."""
     try:
         data = await image_bytes(image, max_bytes)
-        return json.dumps(await anyio.to_thread.run_sync(read, data))
+        with anyio.move_on_after(BUSY_SECONDS) as waited:
+            await slots.acquire()
+        if waited.cancelled_caught:
+            return json.dumps({"error": BUSY})
+        try:
+            return json.dumps(await anyio.to_thread.run_sync(read, data))
+        finally:
+            slots.release()
     except (FetchError, ImageError, NoDigitError, WorkerError) as err:
         return json.dumps({"error": str(err)})
 
