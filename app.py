@@ -84,13 +84,13 @@ INTRO = (
 CSS = """
 /* The drawing pad is its own box: no padding around it, so it spans the column on a phone. */
 #sketchpad .html-container { padding: 0; }
-/* An answer to a drawing still in progress is dimmed (lenet/serving/pad.js): the first stroke of a 4
-   is not a 1 for certain. */
 /* The Number tab's digits: cards that wrap on a phone, each input crisp above its top 3. */
 #number-digits .digit-cards { display: flex; flex-wrap: wrap; gap: 12px; }
 #number-digits figure { margin: 0; }
 #number-digits img { image-rendering: pixelated; border-radius: 4px; display: block; }
 #number-digits ol { list-style: none; margin: 4px 0 0; padding: 0; font-variant-numeric: tabular-nums; }
+/* An answer to a drawing still in progress is dimmed (lenet/serving/pad.js), words and all: the
+   first stroke of a 4 is not a 1 for certain. */
 html[data-lenet-pad="provisional"] :is(#top3, #seen, #message, #number, #number-boxes, #number-digits) {
   opacity: 0.35; transition: opacity 0.1s;
 }
