@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -66,7 +67,11 @@ def test_cli_reports_unreadable_files_and_goes_on(tmp_path, digit_files, cli_env
     blank = tmp_path / "blank.png"
     Image.new("L", (64, 64), 255).save(blank)
     missing = tmp_path / "missing.png"
-    files = [text, good, empty, truncated, blank, missing]
+    folder = tmp_path / "folder.png"
+    folder.mkdir()
+    pipe = tmp_path / "pipe.png"  # a FIFO with no writer: opening it to read would wait forever
+    os.mkfifo(pipe)
+    files = [text, good, empty, truncated, blank, missing, folder, pipe]
     result, lines = run_predict(files, cli_env, "--top", "2")
     assert result.returncode == 1
     assert [line["file"] for line in lines] == [str(f) for f in files]
@@ -77,7 +82,9 @@ def test_cli_reports_unreadable_files_and_goes_on(tmp_path, digit_files, cli_env
     assert "truncated" in errors[str(truncated)] or "damaged" in errors[str(truncated)]
     assert "no digit found" in errors[str(blank)]
     assert "no such file" in errors[str(missing)]
-    for file in (text, empty, truncated, missing):  # the line names the file: its message does not again
+    assert "is a directory" in errors[str(folder)]
+    assert "not a regular file" in errors[str(pipe)]
+    for file in (text, empty, truncated, missing, folder, pipe):  # the line names the file: its message does not again
         assert not errors[str(file)].startswith(file.name), errors[str(file)]
     assert "Traceback" not in result.stderr
 

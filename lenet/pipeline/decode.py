@@ -6,6 +6,7 @@ import contextlib
 import io
 import math
 import os
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,6 +211,8 @@ def _open(source: Any) -> Image.Image:
     if isinstance(source, bytes | bytearray):
         source = io.BytesIO(source)
     try:
+        if isinstance(source, str | Path):
+            _check_regular_file(source, name)
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(source)
@@ -240,6 +243,16 @@ def _open(source: Any) -> Image.Image:
         reason = err.strerror if isinstance(err, OSError) and err.filename else str(err)
         raise ImageError(f"{name}: damaged or truncated image ({str(reason)[:200]})") from None
     return image
+
+
+def _check_regular_file(path: str | Path, name: str) -> None:
+    """Refuse a pipe, device or socket before opening it: reading a FIFO would wait for a writer,
+    and /dev/zero would never end. FileNotFoundError and PermissionError pass to the caller."""
+    mode = os.stat(path).st_mode
+    if stat.S_ISDIR(mode):
+        raise ImageError(f"{name}: is a directory, not an image")
+    if not stat.S_ISREG(mode):
+        raise ImageError(f"{name}: not a regular file (a pipe, device or socket), so not an image")
 
 
 def _not_an_image(source: Any) -> str:
