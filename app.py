@@ -20,7 +20,7 @@ from lenet.hub.corrections import open_corrections
 from lenet.pipeline.decode import decode
 from lenet.predict import load_readers
 from lenet.serving.fetch import INLINE_BYTES
-from lenet.serving.guard import RequestGuard, sender, sweeping_lifespan
+from lenet.serving.guard import RequestGuard, UploadBudget, sender, sweeping_lifespan
 from lenet.serving.pad import ANSWERED, DrawingPad
 from lenet.serving.pool import WorkerError, make_predictor
 from lenet.serving.tools import answer, description
@@ -43,14 +43,29 @@ QUEUE_SIZE = 64
 SESSIONS = 500
 # Uploads and previews older than this are deleted (checked as often), so a busy Space's disk stays bounded.
 CACHE_SECONDS = int(os.environ.get("LENET_CACHE_SECONDS", "3600"))
+# What uploads may leave on disk until they are deleted (2 x CACHE_SECONDS at most): a photo, paste or
+# snapshot is one upload of at most MAX_FILE_BYTES, so a person makes a few a minute; a school behind
+# one address, a few dozen.
+UPLOADS_PER_MINUTE = int(os.environ.get("LENET_UPLOADS_PER_MINUTE", "60"))  # from one address (load tests raise it)
+UPLOAD_BYTES_PER_SENDER = 500 * 1024 * 1024  # from one address, while its uploads are kept
+UPLOAD_BYTES_IN_ALL = 5 * 1024 * 1024 * 1024  # from everyone together, while their uploads are kept
+# Whether a proxy in front appends each client's address to X-Forwarded-For: a Space's does
+# (SYSTEM=spaces); elsewhere only when LENET_TRUST_PROXY=1 says so.
+TRUST_PROXY = os.environ.get("LENET_TRUST_PROXY", "1" if os.environ.get("SYSTEM") == "spaces" else "0") == "1"
 
 
 def launch_options() -> dict:
     """demo.launch()'s settings, fresh each call (Gradio edits app_kwargs in place): the limits above,
-    and lenet.serving.guard around Gradio's server: request bodies bounded before they are read, no request
+    and lenet.serving.guard around Gradio's server: request bodies and uploads bounded before they are read, no request
     naming a server file it did not upload, the folders of expired uploads removed."""
+    uploads = UploadBudget(UPLOADS_PER_MINUTE, UPLOAD_BYTES_PER_SENDER, UPLOAD_BYTES_IN_ALL, window=2 * CACHE_SECONDS)
     guard = Middleware(
-        RequestGuard, folders=received_folders, upload_bytes=MAX_FILE_BYTES, tools=[tool.__name__ for tool in TOOLS]
+        RequestGuard,
+        folders=received_folders,
+        upload_bytes=MAX_FILE_BYTES,
+        tools=[tool.__name__ for tool in TOOLS],
+        uploads=uploads,
+        trust_proxy=TRUST_PROXY,
     )
     return {
         "css": CSS,
@@ -66,9 +81,6 @@ DRAW_HINT = "Draw a digit (0-9) in the box, as large as you like, or pick a phot
 NUMBER_HINT = "Write a number (1 to 10 digits) in the box, or pick a photo of one."
 DIGITS = [str(digit) for digit in range(10)]
 PER_VISITOR = 20  # corrections one visit may send (lenet/corrections.py bounds everyone's together)
-# Whether a proxy in front appends each client's address to X-Forwarded-For: a Space's does
-# (SYSTEM=spaces); elsewhere only when LENET_TRUST_PROXY=1 says so.
-TRUST_PROXY = os.environ.get("LENET_TRUST_PROXY", "1" if os.environ.get("SYSTEM") == "spaces" else "0") == "1"
 KEPT = (
     "Saving is your choice, for this answer only. **Save this correction** keeps: the 28x28 image the "
     "model saw, your picture reduced to at most 256 px, the digit you pick, the model's top 3, which "

@@ -78,7 +78,7 @@ class AppServer(contextlib.AbstractContextManager):
 
     The child is `python app.py` unless `script` names another (bench/noop_app.py: the app plus a
     no-op endpoint). It gets a free loopback port in GRADIO_SERVER_PORT, no Hub (the bundled
-    weights), the repository on PYTHONPATH, and `env` on top.
+    weights), the repository on PYTHONPATH, no per-minute upload budget, and `env` on top.
 
     A SIGTERM to this process (`kill`, `pkill -f bench.draw_latency`, a CI timeout) would end it
     without leaving the `with` block, and the child would serve on, orphaned, taking memory and
@@ -118,6 +118,9 @@ class AppServer(contextlib.AbstractContextManager):
             "GRADIO_ANALYTICS_ENABLED": "False",
             "HF_HUB_OFFLINE": "1",
             "PYTHONPATH": str(ROOT),
+            # Every client of a test or benchmark is 127.0.0.1, some sending hundreds of uploads a
+            # minute: no per-minute upload budget unless `env` sets one (tests/test_security.py does).
+            "LENET_UPLOADS_PER_MINUTE": str(10**9),
             **self.env,
         }
         env.pop("LENET_REPO_ID", None)  # the bundled weights: serving is measured and tested, not the Hub

@@ -24,7 +24,16 @@ from gradio.data_classes import ImageData
 from PIL import Image
 
 from lenet import ImageError, Predictor
-from lenet.serving.guard import JSON_BYTES, NOT_RECEIVED, RequestGuard, is_received_file, sender, sweep_empty_folders
+from lenet.serving.guard import (
+    JSON_BYTES,
+    NOT_RECEIVED,
+    UPLOAD_COST_BYTES,
+    RequestGuard,
+    UploadBudget,
+    is_received_file,
+    sender,
+    sweep_empty_folders,
+)
 from lenet.serving.pad import USAGE, DrawingPad
 from lenet.serving.ui import PhotoInput
 from testkit.appserver import memory_mib
@@ -43,7 +52,10 @@ def app(tmp_path_factory):
     folder = tmp_path_factory.mktemp("security")
     uploads = folder / "gradio"
     others = set(children_running("app.py"))  # the session's shared app may be running too
-    with running_app(folder, GRADIO_TEMP_DIR=str(uploads)) as (url, log_path):
+    # A trusted proxy (as on a Space), so a test can pose as other senders with X-Forwarded-For; the
+    # app's own upload budget (AppServer lifts it for the other tests).
+    env = {"GRADIO_TEMP_DIR": str(uploads), "LENET_TRUST_PROXY": "1", "LENET_UPLOADS_PER_MINUTE": "60"}
+    with running_app(folder, **env) as (url, log_path):
         (pid,) = set(children_running("app.py")) - others
         yield url, log_path, pid, uploads
 
@@ -297,6 +309,49 @@ def test_sweep_removes_only_old_empty_hash_folders(tmp_path):
         os.utime(tmp_path / name, (past, past))
     assert sweep_empty_folders(tmp_path, age=30) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([new_empty, full, "vibe_edit_history"])
+
+
+def test_an_upload_budget_bounds_each_sender_and_everyone():
+    """Tiny uploads filled the disk as surely as large ones (1.8 MB sent left 60 MB of files and
+    folders): uploads are counted per sender per minute, and their bytes per sender and in all."""
+    now = [600.0]
+    budget = UploadBudget(
+        per_minute=3, sender_bytes=10_000_000, total_bytes=12_000_000, window=600, clock=lambda: now[0]
+    )
+    assert [budget.refusal("a", 100) for _ in range(3)] == [None] * 3
+    assert "3 uploads a minute" in budget.refusal("a", 100)
+    assert budget.refusal("b", 100) is None  # another sender is not held up
+    now[0] += 60  # the next minute: three more for "a", each counted as UPLOAD_COST_BYTES at least
+    assert budget.refusal("a", 5_000_000) is None
+    assert budget.refusal("a", 4_000_000) is None
+    assert "one sender" in budget.refusal("a", 1_000_000)  # past "a"'s 10 MB, with four small ones
+    assert budget.total == 9_000_000 + 4 * UPLOAD_COST_BYTES  # "a": 3 small, 5 MB, 4 MB; "b": 1 small
+    assert budget.refusal("c", 2_500_000) is None
+    assert "all the uploads" in budget.refusal("d", 1_000_000)  # past 12 MB in all
+    now[0] += 540  # the first minute's uploads are deleted by now: their bytes count no more
+    assert budget.refusal("d", 500_000) is None and budget.total == 12_000_000
+    assert "all the uploads" in budget.refusal("d", 1)
+    now[0] += 60  # the second minute's go too: "a" may send 9 MB again
+    assert budget.refusal("a", 9_000_000) is None and budget.total == 9_500_000
+
+
+def test_uploads_past_a_senders_minute_are_refused(app, http):
+    """The app's own budget over HTTP: one sender's 61st upload in a minute is a 429 with a short
+    message; another sender uploads on, and nothing past the budget reaches the upload folder."""
+    *_, uploads = app
+    if time.time() % 60 > 40:  # the budget counts whole minutes: all 61 in one of them
+        time.sleep(61 - time.time() % 60)
+    files_before = sum(1 for path in uploads.rglob("*") if path.is_file())
+    attacker = {"x-forwarded-for": "203.0.113.66"}
+    statuses = []
+    for number in range(61):
+        response = http.post(f"{API}upload", files=[("files", (f"{number}.png", b"x"))], headers=attacker)
+        statuses.append(response.status_code)
+    assert statuses == [200] * 60 + [429], statuses
+    assert "60 uploads a minute" in response.json()["detail"] and len(response.content) < 200
+    assert sum(1 for path in uploads.rglob("*") if path.is_file()) - files_before <= 60
+    assert http.post(f"{API}upload", files=[("files", ("a.png", b"x"))], headers=attacker).status_code == 429
+    answers_a_good_request(http)  # this sender (127.0.0.1) uploads as before
 
 
 # ---- 5. messages name files, not server paths ------------------------------------------------------

@@ -1,7 +1,8 @@
 """The public app's request boundary: what one anonymous request may send, name and leave behind.
 
 A public Space is called by anyone, so this is the one place that bounds a request before Gradio
-parses it (an ASGI middleware, `RequestGuard`), decides which server files a request may name
+parses it (an ASGI middleware, `RequestGuard`), bounds what uploads may leave on disk
+(`UploadBudget`), decides which server files a request may name
 (`is_received_file`), and keeps the upload folder from filling with empty folders
 (`sweep_empty_folders`). Each refusal is one log line and one short message that never echoes what
 was sent: a request must not be able to make the server write more than it sent.
@@ -13,12 +14,16 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import re
 import time
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+from starlette.requests import HTTPConnection
 
 from lenet.serving.fetch import INLINE_BYTES
 
@@ -33,6 +38,9 @@ JSON_BYTES = 512 * 1024
 # carry a whole image as a data: URL: at most INLINE_BYTES as base64 (4/3 as many bytes) plus the call.
 TOOL_BYTES = INLINE_BYTES * 4 // 3 + 64 * 1024
 FORM_OVERHEAD_BYTES = 64 * 1024
+# The least an upload counts for against an UploadBudget: however small, it leaves a file in a folder of
+# its own on disk (8 KiB or more) until swept, and its form's bytes were read.
+UPLOAD_COST_BYTES = 64 * 1024
 HASH_NAME = re.compile(r"[0-9a-f]{32,64}")  # sha256 / blake2 hex digests, as Gradio names cache folders
 MAX_PATH_CHARS = 1024  # an upload's path in Gradio's cache is about 100 characters
 NOT_RECEIVED = (
@@ -81,13 +89,60 @@ def named_paths(value: Any) -> Iterator[Any]:
             stack.extend(item)
 
 
+class UploadBudget:
+    """How many uploads one sender may make, and how many bytes one sender and all senders together may
+    leave on disk. Each upload stays in Gradio's cache, a file in a folder of its own, until it is swept
+    (`window` seconds at most), so a stream of tiny uploads fills a disk as surely as large ones.
+
+    A sender may make `per_minute` uploads a minute and upload `sender_bytes` a window; everyone
+    together `total_bytes` a window. Each upload counts its declared length, and at least
+    UPLOAD_COST_BYTES. Kept per whole minute, so memory grows with the uploads admitted (at most
+    total_bytes / UPLOAD_COST_BYTES sender-minutes), not with the senders refused. Not thread-safe:
+    RequestGuard calls it from the event loop."""
+
+    def __init__(
+        self,
+        per_minute: int,
+        sender_bytes: int,
+        total_bytes: int,
+        window: float,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.per_minute, self.sender_bytes, self.total_bytes, self.clock = per_minute, sender_bytes, total_bytes, clock
+        self.window_minutes = max(1, math.ceil(window / 60))
+        # (minute, uploads by sender, bytes by sender) for each minute of the window that had uploads.
+        self.minutes: deque[tuple[int, Counter[str], Counter[str]]] = deque()
+        self.total = 0  # bytes counted in the window, all senders
+
+    def refusal(self, who: str, size: int) -> str | None:
+        """Why an upload of `size` bytes from `who` is refused; or None, and the upload is counted."""
+        minute = int(self.clock() // 60)
+        while self.minutes and self.minutes[0][0] <= minute - self.window_minutes:
+            self.total -= sum(self.minutes.popleft()[2].values())
+        if not self.minutes or self.minutes[-1][0] != minute:
+            self.minutes.append((minute, Counter(), Counter()))
+        _, uploads, sizes = self.minutes[-1]
+        cost = max(size, UPLOAD_COST_BYTES)
+        if uploads[who] >= self.per_minute:
+            return f"refused: at most {self.per_minute} uploads a minute from one address; try again in a minute"
+        if sum(sent[who] for _, _, sent in self.minutes) + cost > self.sender_bytes:
+            return "refused: this address has uploaded all the app keeps from one sender for now; try again later"
+        if self.total + cost > self.total_bytes:
+            return "refused: the app has taken all the uploads it can keep for now; try again later"
+        uploads[who] += 1
+        sizes[who] += cost
+        self.total += cost
+        return None
+
+
 class RequestGuard:
     """ASGI middleware, outermost around the Gradio app: bounds each request's body before anything
     reads it, and refuses JSON that names a server file the request did not upload.
 
     - multipart bodies (uploads) must declare a Content-Length of at most
       `upload_bytes` plus FORM_OVERHEAD_BYTES; the HTTP server then enforces that length, so nothing
-      past it is read;
+      past it is read; and fit in `uploads`, an UploadBudget, with the sender told apart by
+      `sender(..., trust_proxy)`;
     - any other body is read here, up to `json_bytes` (`tool_bytes` on the MCP server's routes and
       the direct calls of the API endpoints named in `tools`), and handed on unchanged if it passes;
     - in a body that parses as JSON, every file object's "path" must be inside `folders()`
@@ -103,8 +158,10 @@ class RequestGuard:
         json_bytes: int = JSON_BYTES,
         tool_bytes: int = TOOL_BYTES,
         tools: Iterable[str] = (),
+        uploads: UploadBudget | None = None,
+        trust_proxy: bool = False,
     ):
-        self.app, self.folders = app, folders
+        self.app, self.folders, self.uploads, self.trust_proxy = app, folders, uploads, trust_proxy
         names = "|".join(re.escape(name) for name in tools) or "(?!)"  # (?!): no tool, no route
         self.tool_routes = re.compile(rf"/gradio_api/(mcp(/.*)?|(call|run)/({names}))/?")
         self.json_bytes, self.tool_bytes, self.form_bytes = json_bytes, tool_bytes, upload_bytes + FORM_OVERHEAD_BYTES
@@ -130,6 +187,10 @@ class RequestGuard:
                 await self.refuse(scope, send, 411, "refused: an upload must declare its Content-Length")
             elif declared > self.form_bytes:
                 await self.refuse(scope, send, 413, f"refused: an upload may be at most {self.form_bytes:,} bytes")
+            elif self.uploads and (
+                refusal := self.uploads.refusal(sender(HTTPConnection(scope), self.trust_proxy), declared)
+            ):
+                await self.refuse(scope, send, 429, refusal)
             else:
                 await self.app(scope, receive, send)
             return
