@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -20,7 +21,7 @@ from lenet.hub.corrections import open_corrections
 from lenet.pipeline.decode import decode
 from lenet.predict import load_readers
 from lenet.serving.fetch import INLINE_BYTES
-from lenet.serving.guard import RequestGuard, UploadBudget, sender, sweeping_lifespan
+from lenet.serving.guard import RequestGuard, UploadBudget, endpoint_table, sender, sweeping_lifespan
 from lenet.serving.pad import ANSWERED, DrawingPad
 from lenet.serving.pool import WorkerError, make_predictor
 from lenet.serving.tools import answer, description
@@ -56,8 +57,9 @@ TRUST_PROXY = os.environ.get("LENET_TRUST_PROXY", "1" if os.environ.get("SYSTEM"
 
 def launch_options() -> dict:
     """demo.launch()'s settings, fresh each call (Gradio edits app_kwargs in place): the limits above,
-    and lenet.serving.guard around Gradio's server: request bodies and uploads bounded before they are read, no request
-    naming a server file it did not upload, the folders of expired uploads removed."""
+    and lenet.serving.guard around Gradio's server: request bodies and uploads bounded before they are
+    read, no request naming a server file it did not upload or an endpoint the app does not have, the
+    folders of expired uploads removed."""
     uploads = UploadBudget(UPLOADS_PER_MINUTE, UPLOAD_BYTES_PER_SENDER, UPLOAD_BYTES_IN_ALL, window=2 * CACHE_SECONDS)
     guard = Middleware(
         RequestGuard,
@@ -66,6 +68,8 @@ def launch_options() -> dict:
         tools=[tool.__name__ for tool in TOOLS],
         uploads=uploads,
         trust_proxy=TRUST_PROXY,
+        # Read at the first call, when every event is in place (bench/noop_app.py adds one after import).
+        endpoints=functools.cache(lambda: endpoint_table(demo.fns)),
     )
     return {
         "css": CSS,

@@ -28,9 +28,12 @@ from lenet.serving.guard import (
     JSON_BYTES,
     NOT_RECEIVED,
     UPLOAD_COST_BYTES,
+    Endpoint,
     RequestGuard,
     UploadBudget,
+    endpoint_table,
     is_received_file,
+    misdirected,
     sender,
     sweep_empty_folders,
 )
@@ -272,6 +275,57 @@ def test_request_bodies_are_bounded(app, http):
     assert len(added) == len(statuses) + len(refusals) and all("refused" in line for line in added), added
     assert memory_mib(pid) - before_mib < MAX_GROWTH_MIB
     answers_a_good_request(http)
+
+
+def test_calls_of_missing_endpoints_or_inputs_are_refused_in_one_line(app, http):
+    """Gradio answered these with HTTP 500, or a failed event, and a 20-70 line traceback each in
+    the log: a caller could write 70 lines of log with a 60-byte request."""
+    _, log_path, _, _ = app
+    before = len(log_lines(log_path))
+    config = http.get("config").json()
+    ids = {dependency.get("api_name"): dependency["id"] for dependency in config["dependencies"]}
+    join = f"{API}queue/join"
+    calls = {
+        "an unknown fn_index": (join, {"fn_index": 999, "data": [], "session_hash": "x1"}, 404),
+        "an unknown fn_index, run directly": (f"{API}run/predict", {"fn_index": 999, "data": []}, 404),
+        "an unknown name": (f"{API}call/no_such_endpoint", {"data": []}, 404),
+        "no inputs": (join, {"fn_index": ids["predict_sketch"], "data": [], "session_hash": "x2"}, 422),
+        "no inputs, by name": (f"{API}call/predict_image", {"data": []}, 422),
+        "one input of six": (join, {"fn_index": ids["save_correction"], "data": [None], "session_hash": "x3"}, 422),
+        "example 999": (join, {"fn_index": ids["load_example"], "data": [999], "session_hash": "x4"}, 422),
+        "example 'x'": (join, {"fn_index": ids["load_example"], "data": ["x"], "session_hash": "x5"}, 422),
+    }
+    for what, (route, body, status) in calls.items():
+        response = http.post(route, json=body)
+        assert response.status_code == status and len(response.content) < 200, (what, response.text)
+        assert response.json()["detail"].startswith("refused: "), what
+    added = log_lines(log_path)[before:]
+    assert len(added) == len(calls) and all("refused" in line for line in added), added
+    # The page's own calls pass: an example picked, and an answer to it.
+    response = http.post(join, json={"fn_index": ids["load_example"], "data": [0], "session_hash": "x6"})
+    assert response.status_code == 200, response.text
+    answers_a_good_request(http)
+
+
+def test_the_endpoint_table_reads_gradios_events():
+    from types import SimpleNamespace
+
+    examples = SimpleNamespace(samples=[["a.png"], ["b.png"]])
+    functions = {
+        0: SimpleNamespace(fn=print, inputs=[examples], api_name="load_example"),
+        1: SimpleNamespace(fn=None, inputs=[], api_name="js_fn"),  # runs in the page only
+        2: SimpleNamespace(fn=print, inputs=[object(), object()], api_name="two"),
+    }
+    table = endpoint_table(functions)
+    assert set(table) == {0, "load_example", 2, "two"}
+    assert table[0] == Endpoint(1, examples=2) and table["two"] == Endpoint(2)
+    assert misdirected("/gradio_api/call/two", {"data": [1]}, table)[0] == 422
+    assert misdirected("/gradio_api/call/two", {"data": [1, 2]}, table) is None
+    assert misdirected("/gradio_api/queue/join", {"fn_index": 0, "data": [2]}, table)[0] == 422
+    assert misdirected("/gradio_api/queue/join", {"fn_index": 0, "data": [1]}, table) is None
+    assert misdirected("/gradio_api/queue/join", {"fn_index": 1, "data": []}, table)[0] == 404
+    assert misdirected("/gradio_api/queue/join", {"fn_index": True, "data": []}, table) is None  # Gradio's 422
+    assert misdirected("/gradio_api/upload", None, table) is None
 
 
 # ---- 4. expired uploads leave no folders -----------------------------------------------------------

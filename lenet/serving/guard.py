@@ -19,7 +19,8 @@ import os
 import re
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,11 @@ FORM_OVERHEAD_BYTES = 64 * 1024
 UPLOAD_COST_BYTES = 64 * 1024
 HASH_NAME = re.compile(r"[0-9a-f]{32,64}")  # sha256 / blake2 hex digests, as Gradio names cache folders
 MAX_PATH_CHARS = 1024  # an upload's path in Gradio's cache is about 100 characters
+# Routes that name an endpoint by number in their body ({"fn_index": 3, "data": [...]}), and by name in
+# their path (/gradio_api/call/predict_image).
+INDEXED_ROUTES = re.compile(r"/gradio_api/(queue/join|run/predict|api/predict)/?")
+NAMED_ROUTES = re.compile(r"/gradio_api/(call|run|api)/([^/]+)/?")
+NO_ENDPOINT = "refused: no such endpoint (GET /gradio_api/info lists the API's endpoints and their inputs)"
 NOT_RECEIVED = (
     "refused: a request may only name files it uploaded to this app first (POST /gradio_api/upload returns "
     "their paths; gradio_client's handle_file does this); the server opens no other file. An image by URL or "
@@ -73,6 +79,53 @@ def sender(request: Any, trust_proxy: bool) -> str:
     if not trust_proxy:
         return client
     return request.headers.get("x-forwarded-for", "").rsplit(",", 1)[-1].strip() or client
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """What a call of one of the app's endpoints must hold for Gradio to run it without a traceback."""
+
+    inputs: int  # "data" holds at least this many values
+    examples: int | None = None  # an example loader: "data"[0] is an index below this
+
+
+def endpoint_table(functions: Mapping[int, Any]) -> dict[int | str, Endpoint]:
+    """Gradio's event functions by fn_index (a Blocks' `fns`) -> their Endpoint, by fn_index and by
+    api_name. An example loader's one input is a Dataset, whose `samples` are the examples."""
+    table: dict[int | str, Endpoint] = {}
+    for index, function in functions.items():
+        if function.fn is None:  # a JavaScript-only event: nothing on the server to call
+            continue
+        samples = getattr(function.inputs[0], "samples", None) if len(function.inputs) == 1 else None
+        endpoint = Endpoint(len(function.inputs), len(samples) if isinstance(samples, list) else None)
+        table[index] = endpoint
+        if function.api_name:
+            table[function.api_name] = endpoint
+    return table
+
+
+def misdirected(path: str, value: Any, endpoints: Mapping[int | str, Endpoint]) -> tuple[int, str] | None:
+    """(status, message) for a call of an endpoint the app does not have, or with fewer inputs than
+    it takes, or an example that is not there; None for anything else. Gradio answers these with an
+    HTTP 500, a dropped connection or a failed event, and logs a 20-70 line traceback for each."""
+    if INDEXED_ROUTES.fullmatch(path):
+        if not isinstance(value, dict) or type(value.get("fn_index")) is not int:
+            return None  # Gradio's own validation refuses it cleanly (422)
+        endpoint = endpoints.get(value["fn_index"])
+    elif named := NAMED_ROUTES.fullmatch(path):
+        endpoint = endpoints.get(named.group(2))
+    else:
+        return None
+    if endpoint is None:
+        return 404, NO_ENDPOINT
+    data = value.get("data") if isinstance(value, dict) else None
+    if not isinstance(data, list):
+        return None
+    if len(data) < endpoint.inputs:
+        return 422, f'refused: this endpoint takes {endpoint.inputs} input{"s" * (endpoint.inputs != 1)} in "data"'
+    if endpoint.examples is not None and not (type(data[0]) is int and 0 <= data[0] < endpoint.examples):
+        return 422, f"refused: an example is picked by its index, from 0 to {endpoint.examples - 1}"
+    return None
 
 
 def named_paths(value: Any) -> Iterator[Any]:
@@ -143,6 +196,7 @@ class RequestGuard:
       `upload_bytes` plus FORM_OVERHEAD_BYTES; the HTTP server then enforces that length, so nothing
       past it is read; and fit in `uploads`, an UploadBudget, with the sender told apart by
       `sender(..., trust_proxy)`;
+    - a call must name one of `endpoints()` (an `endpoint_table`) with the inputs it takes (`misdirected`);
     - any other body is read here, up to `json_bytes` (`tool_bytes` on the MCP server's routes and
       the direct calls of the API endpoints named in `tools`), and handed on unchanged if it passes;
     - in a body that parses as JSON, every file object's "path" must be inside `folders()`
@@ -160,8 +214,10 @@ class RequestGuard:
         tools: Iterable[str] = (),
         uploads: UploadBudget | None = None,
         trust_proxy: bool = False,
+        endpoints: Callable[[], Mapping[int | str, Endpoint]] | None = None,
     ):
         self.app, self.folders, self.uploads, self.trust_proxy = app, folders, uploads, trust_proxy
+        self.endpoints = endpoints
         names = "|".join(re.escape(name) for name in tools) or "(?!)"  # (?!): no tool, no route
         self.tool_routes = re.compile(rf"/gradio_api/(mcp(/.*)?|(call|run)/({names}))/?")
         self.json_bytes, self.tool_bytes, self.form_bytes = json_bytes, tool_bytes, upload_bytes + FORM_OVERHEAD_BYTES
@@ -220,6 +276,9 @@ class RequestGuard:
         folders = list(self.folders())
         if not all(is_received_file(path, folders) for path in named_paths(value)):
             await self.refuse(scope, send, 403, NOT_RECEIVED)
+            return
+        if self.endpoints and (wrong := misdirected(scope["path"], value, self.endpoints())):
+            await self.refuse(scope, send, *wrong)
             return
         del value  # parsed, it can be many times its bytes: not kept while the request runs
 
