@@ -74,5 +74,9 @@ def export_onnx(model: LeNet5, out: str | Path) -> Path:
             dynamic_shapes={"digit": {0: torch.export.Dim("batch", min=1, max=4096)}},
             verbose=False,
         )
+    # The exporter notes each node's Python stack trace and module path: the builder's folders (a home
+    # folder, a user name) in a public file, and a different file from each checkout. Not kept.
+    for node in program.model.graph.all_nodes():
+        node.metadata_props.clear()
     program.save(str(out), external_data=False)  # one file: the weights are 250 KB
     return out

@@ -20,7 +20,7 @@ from lenet.hub.pull import PROJECT_ROOT
 from lenet.pipeline import decode, ink, place, strokes
 
 WEB_DIR = "web"  # the site's sources, relative to the project root
-PAGE_FILES = ("index.html", "style.css", "page.js", "lenet.js", "preprocess.js")
+PAGE_FILES = ("index.html", "style.css", "boot.js", "page.js", "lenet.js", "preprocess.js")
 PAD_FILES = ("pad.js", "pad.css")  # the drawing pad, shared with the Gradio app (lenet/serving)
 RUNTIME_DIR = "node_modules/onnxruntime-web/dist"  # inside web/, installed by `npm ci` from package-lock.json
 # onnxruntime-web's wasm build: its ES module, the module that loads the wasm, and the wasm (SIMD; one

@@ -2,8 +2,9 @@
 // top-3 with bars and what the model sees; the theme; and the answers handed to a page that embeds this one.
 //
 // window.lenetResult: the latest settled answer for the drawing pad, {top, input} or {error}; null when blank.
-// After each settled answer the page posts {type: "lenet:prediction", top} to window.parent (an embedding
-// quiz can react); a picture's answer is posted too, with source: "file".
+// After each settled answer, and each picture read, the page posts to window.parent (an embedding quiz
+// can react), with source "drawing" or "file": {type: "lenet:prediction", top}; {type: "lenet:no-answer",
+// error} for a refusal ("no digit found ..."); {type: "lenet:cleared"} once the pad is cleared.
 
 import C from "./contract.js";
 import "./lenet.js"; // window.lenet
@@ -15,6 +16,7 @@ window.lenetResult = null;
 
 function theme(name) {
   document.documentElement.dataset.theme = name;
+  $("#theme").setAttribute("aria-pressed", String(name === "dark"));
   try {
     localStorage.setItem("lenet-theme", name);
   } catch {} // storage can be off (a sandboxed iframe)
@@ -27,7 +29,12 @@ try {
 theme(asked || saved || (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light"));
 $("#theme").addEventListener("click", () => theme(document.documentElement.dataset.theme === "dark" ? "light" : "dark"));
 
+function failed() {
+  return document.documentElement.dataset.lenetState === "failed"; // boot.js's message stays
+}
+
 function show(answer, note = "") {
+  if (failed()) return;
   const seen = $("#seen").getContext("2d");
   const list = $("#top3");
   list.replaceChildren();
@@ -59,7 +66,38 @@ function show(answer, note = "") {
 }
 
 function post(answer, source) {
-  if (answer && answer.top && window.parent !== window) window.parent.postMessage({ type: "lenet:prediction", top: answer.top, source }, "*");
+  if (window.parent === window) return;
+  let message = { type: "lenet:prediction", top: answer?.top, source };
+  if (!answer) message = { type: "lenet:cleared", source };
+  else if (answer.error) message = { type: "lenet:no-answer", error: answer.error, source };
+  window.parent.postMessage(message, "*");
+}
+
+// The settled answer, for a screen reader (#announce): once, not at each provisional answer.
+function announce() {
+  $("#announce").textContent = [$("#status").textContent, $("#message").textContent].filter(Boolean).join(". ");
+}
+
+// Why the model did not load, in words a visitor or the site's owner can act on; the details go to the console.
+async function loadFailure(error) {
+  console.error("lenet: the model could not be loaded:", error);
+  if (typeof WebAssembly !== "object")
+    return ["This browser cannot run the model", "It needs WebAssembly, which is missing or turned off here: try a current Chrome, Edge, Firefox or Safari."];
+  for (const [file, what] of [
+    ["model.onnx", "model"],
+    ["ort/ort-wasm-simd-threaded.wasm", "runtime"],
+  ]) {
+    let response = null;
+    try {
+      response = await fetch(file, { method: "HEAD", cache: "no-store" });
+    } catch {}
+    if (!response) return ["The model could not be downloaded", "Check the connection, then reload the page."];
+    if (!response.ok) return [`The ${what} is missing`, `This site has no ${file} (HTTP ${response.status}): upload the whole site again.`];
+  }
+  return [
+    "The model could not be started",
+    "Its file or the runtime's may be damaged: build the site again and upload all of it. A browser without WebAssembly SIMD cannot run it either: try a current Chrome, Edge, Firefox or Safari.",
+  ];
 }
 
 async function answer(source) {
@@ -103,19 +141,7 @@ document.addEventListener("paste", (event) => {
   readFile(file);
 });
 
-try {
-  await window.lenet.ready;
-} catch (error) {
-  $("#status").textContent = "The model could not be loaded";
-  $("#message").textContent = `${error.message || error}. This browser may lack WebAssembly SIMD; try a current Chrome, Edge, Firefox or Safari.`;
-  $("#message").className = "error";
-  throw error;
-}
-show(null);
-$("#about").textContent = `LeNet-5 (${C.MODEL.variant}, ${C.MODEL.parameters.toLocaleString("en")} parameters${
-  C.MODEL.test_accuracy ? `, ${(100 * C.MODEL.test_accuracy).toFixed(2)}% on the MNIST test set` : ""
-}), running in this page with onnxruntime-web.`;
-
+// The pad draws at once; what is drawn while the model loads is read once it is in.
 lenetPad(
   $(".lenet-pad"),
   async (canvas) => {
@@ -133,14 +159,31 @@ lenetPad(
   {
     liveMs: 60, // answers while the pen moves, dimmed until it rests
     settled() {
+      if (failed()) return;
       window.lenetResult = latest;
+      announce();
       post(latest, "drawing");
     },
   },
 );
 
+const loaded = await window.lenet.ready.then(
+  () => true,
+  async (error) => {
+    lenetFailed(...(await loadFailure(error))); // boot.js
+    return false;
+  },
+);
+if (loaded) {
+  document.documentElement.dataset.lenetState = "ready";
+  if (!latest) show(null);
+  $("#about").textContent = `LeNet-5 (${C.MODEL.variant}, ${C.MODEL.parameters.toLocaleString("en")} parameters${
+    C.MODEL.test_accuracy ? `, ${(100 * C.MODEL.test_accuracy).toFixed(2)}% on the MNIST test set` : ""
+  }), running in this page with onnxruntime-web.`;
+}
+
 async function readFile(file) {
-  if (!file) return;
+  if (!file || failed()) return;
   const asked = ++fileRead;
   $("#status").textContent = `Reading ${file.name || "the picture"}…`;
   let result;
@@ -151,5 +194,6 @@ async function readFile(file) {
   }
   if (asked !== fileRead) return;
   show(result.error ? result : { top: result.top, input: result.input }, photoNote(result));
+  announce();
   post(result, "file");
 }
