@@ -21,7 +21,7 @@ from lenet.hub.corrections import open_corrections
 from lenet.pipeline.decode import decode
 from lenet.predict import load_readers
 from lenet.serving.fetch import INLINE_BYTES
-from lenet.serving.guard import RequestGuard, UploadBudget, endpoint_table, sender, sweeping_lifespan
+from lenet.serving.guard import RequestGuard, UploadBudget, endpoint_table, sender, stream_waiting, sweeping_lifespan
 from lenet.serving.pad import ANSWERED, DrawingPad
 from lenet.serving.pool import WorkerError, make_predictor
 from lenet.serving.tools import answer, description
@@ -70,6 +70,7 @@ def launch_options() -> dict:
         trust_proxy=TRUST_PROXY,
         # Read at the first call, when every event is in place (bench/noop_app.py adds one after import).
         endpoints=functools.cache(lambda: endpoint_table(demo.fns)),
+        streams=lambda path, query: stream_waiting(demo._queue, path, query),
     )
     return {
         "css": CSS,

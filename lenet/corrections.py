@@ -103,15 +103,8 @@ class CorrectionStore:
                 raise CorrectionsError("the app has taken all the corrections it keeps this hour; please try later")
             if self.rows >= self.max_rows or self.bytes >= self.max_bytes:
                 raise CorrectionsError("the app's store of corrections is full")
-            self.run.mkdir(parents=True, exist_ok=True)
-            if not (self.folder / CARD_NAME).exists():
-                (self.folder / CARD_NAME).write_text(dataset_card())
             stem = uuid.uuid4().hex[:12]
             input_path, original_path = self.run / f"{stem}-input.png", self.run / f"{stem}-original.png"
-            Image.fromarray(np.ascontiguousarray(correction.levels, dtype=np.uint8)).save(input_path)  # (28, 28): "L"
-            original = correction.original.copy()
-            original.thumbnail((ORIGINAL_SIDE, ORIGINAL_SIDE))
-            original.save(original_path)
             row = {
                 "input_file_name": input_path.name,
                 "original_file_name": original_path.name,
@@ -121,12 +114,39 @@ class CorrectionStore:
                 "model_revision": correction.model_revision,
                 "created": datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds"),
             }
-            line = json.dumps(row) + "\n"
-            with open(self.run / ROWS_NAME, "a", encoding="utf-8") as rows:
-                rows.write(line)
+            line = (json.dumps(row) + "\n").encode()
+            card = self.folder / CARD_NAME
+            new_card = not card.exists()
+            try:
+                self.run.mkdir(parents=True, exist_ok=True)
+                if new_card:
+                    card.write_text(dataset_card())
+                Image.fromarray(np.ascontiguousarray(correction.levels, dtype=np.uint8)).save(input_path)  # (28, 28)
+                original = correction.original.copy()
+                original.thumbnail((ORIGINAL_SIDE, ORIGINAL_SIDE))
+                original.save(original_path)
+                _append_whole(self.run / ROWS_NAME, line)
+            except OSError:
+                # A full disk: nothing half-written stays (a torn row would be joined to the next one,
+                # and one bad line fails the whole dataset on the Hub), nor images without their row.
+                for path in (input_path, original_path, *([card] if new_card else [])):
+                    path.unlink(missing_ok=True)
+                raise
             self.rows += 1
             self.recent.append((now, sender))
             self.bytes += input_path.stat().st_size + original_path.stat().st_size + len(line)
+
+
+def _append_whole(path: Path, line: bytes) -> None:
+    """Append `line` to `path` whole, or not at all: a write cut short (a full disk) is undone."""
+    with open(path, "ab", buffering=0) as rows:
+        start = rows.seek(0, os.SEEK_END)
+        try:
+            if rows.write(line) != len(line):
+                raise OSError(28, "No space left on device")  # ENOSPC: a short write
+        except OSError:
+            rows.truncate(start)
+            raise
 
 
 def _count_lines(path: Path) -> int:

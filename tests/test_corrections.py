@@ -145,6 +145,46 @@ print(json.dumps({"rows": store.rows}))
 """
 
 
+FULL_DISK = """
+import resource, signal, sys
+import numpy as np
+from PIL import Image
+from lenet.corrections import Correction, CorrectionStore
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG) instead of ending us
+store = CorrectionStore(sys.argv[1])
+def correction(label):
+    top = [("1", 0.9), ("7", 0.05), ("4", 0.01)]
+    return Correction(np.full((28, 28), 9 * label, np.uint8), Image.new("L", (8, 8)), label, top, None, "0" * 16)
+store.save(correction(1))
+rows = store.run / "metadata.jsonl"
+# The second row fits only in part, as on a disk with a few bytes left.
+resource.setrlimit(resource.RLIMIT_FSIZE, (rows.stat().st_size + 50, resource.RLIM_INFINITY))
+try:
+    store.save(correction(2))
+    print("saved")
+except OSError as err:
+    print("refused", err.errno)
+resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+store.save(correction(3))
+"""
+
+
+def test_a_full_disk_leaves_no_torn_row_and_no_stray_image(tmp_path, cli_env):
+    """A row cut short by a full disk was joined to the next one ({"input_file_nam{"input_file_name":
+    ...): that correction was lost, and the Hub could not load the dataset at all. Now a failed save
+    leaves nothing behind, and the next one is whole."""
+    folder = tmp_path / "corrections"
+    done = subprocess.run([sys.executable, "-c", FULL_DISK, str(folder)], env=cli_env, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.split()[0] == "refused", done.stderr[-2000:]
+    (rows,) = folder.rglob("metadata.jsonl")
+    lines = rows.read_text().splitlines()
+    assert [json.loads(line)["label"] for line in lines] == [1, 3]
+    named = {json.loads(line)[key] for line in lines for key in ("input_file_name", "original_file_name")}
+    assert {path.name for path in rows.parent.glob("*.png")} == named  # no image without its row
+    corrections = load_corrections(folder)
+    assert corrections.labels.tolist() == [1, 3] and corrections.skipped == 0
+
+
 def test_corrections_reach_the_hub_in_one_batched_commit_and_train_from_there(tmp_path, cli_env):
     with HubServer(TOKEN) as hub:
         env = {**cli_env, "HF_ENDPOINT": hub.url, "HF_TOKEN": TOKEN, "HF_HOME": str(tmp_path / "hf-home")}

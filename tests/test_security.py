@@ -299,8 +299,14 @@ def test_calls_of_missing_endpoints_or_inputs_are_refused_in_one_line(app, http)
         response = http.post(route, json=body)
         assert response.status_code == status and len(response.content) < 200, (what, response.text)
         assert response.json()["detail"].startswith("refused: "), what
+    # The streams a client reads its answers from, for an event or a session that is not waiting:
+    # Gradio dropped the connection and logged two tracebacks (80 lines) for each.
+    streams = [f"{API}queue/data?session_hash=nobody", f"{API}call/predict_image/no-such-event", f"{API}call/nothing/x"]
+    for route in streams:
+        response = http.get(route)
+        assert response.status_code == 404 and response.json()["detail"].startswith("refused: "), route
     added = log_lines(log_path)[before:]
-    assert len(added) == len(calls) and all("refused" in line for line in added), added
+    assert len(added) == len(calls) + len(streams) and all("refused" in line for line in added), added
     # The page's own calls pass: an example picked, and an answer to it.
     response = http.post(join, json={"fn_index": ids["load_example"], "data": [0], "session_hash": "x6"})
     assert response.status_code == 200, response.text

@@ -18,6 +18,7 @@ import math
 import os
 import re
 import time
+import urllib.parse
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -48,6 +49,9 @@ MAX_PATH_CHARS = 1024  # an upload's path in Gradio's cache is about 100 charact
 # their path (/gradio_api/call/predict_image).
 INDEXED_ROUTES = re.compile(r"/gradio_api/(queue/join|run/predict|api/predict)/?")
 NAMED_ROUTES = re.compile(r"/gradio_api/(call|run|api)/([^/]+)/?")
+# Event streams a client reads after joining the queue (GET).
+STREAM_ROUTES = re.compile(r"/gradio_api/(queue/data|call/([^/]+)/([^/]+))/?")
+NO_STREAM = "refused: no such event or session waiting (an answer is read once: join the queue, then read its stream)"
 NO_ENDPOINT = "refused: no such endpoint (GET /gradio_api/info lists the API's endpoints and their inputs)"
 NOT_RECEIVED = (
     "refused: a request may only name files it uploaded to this app first (POST /gradio_api/upload returns "
@@ -128,6 +132,32 @@ def misdirected(path: str, value: Any, endpoints: Mapping[int | str, Endpoint]) 
     return None
 
 
+def stream_waiting(queue: Any, path: str, query: str) -> bool:
+    """Whether Gradio's queue (a Blocks' `_queue`) holds messages for the event stream a GET asks for:
+    /gradio_api/queue/data?session_hash=S or /gradio_api/call/NAME/EVENT_ID, the session found as
+    gradio/routes.py finds it. Gradio checks this only once the stream has started: it then drops the
+    connection and logs two tracebacks (80 lines for a 60-byte request). True when the queue is not
+    one this knows (another Gradio version), so that Gradio decides."""
+    try:
+        pending, events = queue.pending_messages_per_session, queue.event_ids_to_events
+        sessions_of_events = queue.pending_event_ids_session
+    except AttributeError:
+        return True
+    stream = STREAM_ROUTES.fullmatch(path)
+    if stream is None:
+        return True
+    if stream.group(2) is None:  # queue/data
+        values = urllib.parse.parse_qs(query).get("session_hash", [])
+        return len(values) != 1 or values[0] in pending  # none, or several: Gradio's own 422
+    event_id = stream.group(3)
+    event = events.get(event_id)
+    if event is not None:
+        session = event.session_hash
+    else:
+        session = next((session for session, ids in list(sessions_of_events.items()) if event_id in ids), event_id)
+    return session in pending
+
+
 def named_paths(value: Any) -> Iterator[Any]:
     """Every "path" named by a file object (any dict with a "path" key) inside a decoded JSON value;
     iterative, so a deeply nested body cannot exhaust the stack."""
@@ -190,13 +220,15 @@ class UploadBudget:
 
 class RequestGuard:
     """ASGI middleware, outermost around the Gradio app: bounds each request's body before anything
-    reads it, and refuses JSON that names a server file the request did not upload.
+    reads it, refuses JSON that names a server file the request did not upload, and refuses calls
+    and streams that Gradio would answer with a traceback.
 
     - multipart bodies (uploads) must declare a Content-Length of at most
       `upload_bytes` plus FORM_OVERHEAD_BYTES; the HTTP server then enforces that length, so nothing
       past it is read; and fit in `uploads`, an UploadBudget, with the sender told apart by
       `sender(..., trust_proxy)`;
     - a call must name one of `endpoints()` (an `endpoint_table`) with the inputs it takes (`misdirected`);
+    - a GET of an event stream must name one waiting: `streams(path, query)` (`stream_waiting`).
     - any other body is read here, up to `json_bytes` (`tool_bytes` on the MCP server's routes and
       the direct calls of the API endpoints named in `tools`), and handed on unchanged if it passes;
     - in a body that parses as JSON, every file object's "path" must be inside `folders()`
@@ -215,16 +247,23 @@ class RequestGuard:
         uploads: UploadBudget | None = None,
         trust_proxy: bool = False,
         endpoints: Callable[[], Mapping[int | str, Endpoint]] | None = None,
+        streams: Callable[[str, str], bool] | None = None,
     ):
         self.app, self.folders, self.uploads, self.trust_proxy = app, folders, uploads, trust_proxy
-        self.endpoints = endpoints
+        self.endpoints, self.streams = endpoints, streams
         names = "|".join(re.escape(name) for name in tools) or "(?!)"  # (?!): no tool, no route
         self.tool_routes = re.compile(rf"/gradio_api/(mcp(/.*)?|(call|run)/({names}))/?")
         self.json_bytes, self.tool_bytes, self.form_bytes = json_bytes, tool_bytes, upload_bytes + FORM_OVERHEAD_BYTES
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http" or scope["method"] in ("HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
+            return
+        if scope["method"] == "GET":
+            if wrong := self.misread(scope["path"], scope.get("query_string", b"").decode("latin-1")):
+                await self.refuse(scope, send, 404, wrong)
+            else:
+                await self.app(scope, receive, send)
             return
         names = [name.lower() for name, _ in scope["headers"]]
         if names.count(b"content-type") > 1 or names.count(b"content-length") > 1:
@@ -290,6 +329,16 @@ class RequestGuard:
             return message
 
         await self.app(scope, replay, send)
+
+    def misread(self, path: str, query: str) -> str | None:
+        """Why a GET of an event stream is refused: an endpoint the app does not have, or no such
+        event or session waiting (`streams`); None for any other GET."""
+        if self.streams is None or not STREAM_ROUTES.fullmatch(path):
+            return None
+        named = STREAM_ROUTES.fullmatch(path).group(2)
+        if named is not None and self.endpoints and named not in self.endpoints():
+            return NO_ENDPOINT
+        return None if self.streams(path, query) else NO_STREAM
 
     @staticmethod
     async def refuse(scope: dict, send: Callable, status: int, message: str) -> None:
