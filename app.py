@@ -270,7 +270,9 @@ async def read_digit(image: str) -> str:
         {"predictions": [{"label": "7", "probability": 0.98}, ...]}; or {"error": "why"} when the image
         cannot be had or read, or shows no digit.
     """
-    return await answer(lambda data: predictor.predict(data, k=3).as_json(), image, MAX_FILE_BYTES, tool_slots)
+    return await answer(
+        lambda data: predictor.predict(data, k=3).as_json(), image, MAX_FILE_BYTES, tool_slots, fetch_slots
+    )
 
 
 async def read_number(image: str) -> str:
@@ -286,13 +288,17 @@ async def read_number(image: str) -> str:
         image's pixels and its 3 most likely readings; or {"error": "why"} when the image cannot be had
         or read, or shows no digit.
     """
-    return await answer(lambda data: predictor.read_number(data, k=3).as_dict(), image, MAX_FILE_BYTES, tool_slots)
+    return await answer(
+        lambda data: predictor.read_number(data, k=3).as_dict(), image, MAX_FILE_BYTES, tool_slots, fetch_slots
+    )
 
 
 TOOLS = (read_digit, read_number)
-# The tools run outside the queue: at most this many of their readings at once, waiting for the
-# workers beside the page's; the rest wait briefly, then get {"error": "the app is busy ..."}.
-tool_slots = anyio.Semaphore(CONCURRENCY)
+# The tools' own bounds, whether called over MCP or HTTP: at most this many readings at once, waiting
+# for the workers beside the page's, and FETCHES images by URL being fetched at once (each up to
+# MAX_FILE_BYTES); the rest wait briefly, then get {"error": "the app is busy ..."}.
+FETCHES = 4
+tool_slots, fetch_slots = anyio.Semaphore(CONCURRENCY), anyio.Semaphore(FETCHES)
 # The shared text goes in once; Gradio reads the docstrings when the app is built.
 for _tool in TOOLS:
     _tool.__doc__ = _tool.__doc__.replace("{IMAGE_ARG}", IMAGE_ARG)
@@ -372,11 +378,13 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
     save_inputs = [sketchpad, photo, answered, right, sent, saved_pictures]
     save_events = {**events, "api_visibility": "private"}
     save.click(save_correction, save_inputs, [saved, sent, saved_pictures], api_name="save_correction", **save_events)
-    # The tools run outside the queue (queue=False): a URL is awaited on the event loop (up to 10 s,
-    # holding no queue slot, so slow URLs cannot hold up the page), then the prediction waits its turn
-    # for the same worker processes. Gradio's MCP server calls them in process, not over HTTP.
+    # The tools are bounded by their own slots (above), not by Gradio's queue: a URL is awaited on the
+    # event loop (up to 10 s, holding no queue slot), then the prediction waits its turn for the same
+    # worker processes. Over HTTP (/gradio_api/call/read_digit) they pass through the queue with no
+    # limit of their own (concurrency_limit=None): a queue limit of 2 let two slow URLs hold every
+    # other call for 10 s. Gradio's MCP server calls them in process, not over HTTP.
     for tool in TOOLS:
-        gr.api(tool, api_name=tool.__name__, api_description=description(tool), queue=False)
+        gr.api(tool, api_name=tool.__name__, api_description=description(tool), queue=False, concurrency_limit=None)
 
 # A bounded queue: past QUEUE_SIZE waiting requests (seconds of work), people are told the app is busy
 # instead of waiting on a spinner for minutes.
@@ -386,4 +394,8 @@ demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
 if __name__ == "__main__":
     # Spaces sets SYSTEM=spaces and expects 0.0.0.0; locally the app stays on localhost.
     host = "0.0.0.0" if os.environ.get("SYSTEM") == "spaces" else "127.0.0.1"
+    # uvicorn takes X-Forwarded-For from a proxy on this machine as the client's address: through a
+    # local proxy that passes the header on as the client wrote it, one caller could pass for any
+    # number of senders. lenet.serving.guard.sender reads the header itself, when TRUST_PROXY says so.
+    os.environ.setdefault("FORWARDED_ALLOW_IPS", "")
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", host), **launch_options())

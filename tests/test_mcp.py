@@ -311,6 +311,35 @@ def test_http_api_callers_get_the_same_json(app_url, images):
     assert set(documented) == {"/read_digit", "/read_number"}
 
 
+def test_slow_urls_do_not_hold_up_other_api_calls(app_url, images):
+    """Over HTTP (/gradio_api/call/read_digit) the tools went through Gradio's queue two at a time:
+    two slow URLs made every other call wait up to 10 s. The queue no longer limits them; their own
+    slots do, and an inline image is read while three slow URLs are still being fetched."""
+    import httpx
+
+    def call(client: httpx.Client, image: str) -> str:
+        response = client.post("gradio_api/call/read_digit", json={"data": [image]})
+        response.raise_for_status()
+        return response.json()["event_id"]
+
+    def result(client: httpx.Client, event_id: str) -> dict:
+        with client.stream("GET", f"gradio_api/call/read_digit/{event_id}") as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data: ") and line != "data: null":
+                    return json.loads(json.loads(line.removeprefix("data: "))[0])
+        raise AssertionError("no result")
+
+    inline = "data:image/jpeg;base64," + base64.b64encode(photo_bytes(7, seed=3)).decode()
+    with httpx.Client(base_url=app_url, timeout=60) as client:
+        slow = [call(client, f"{images}/slow-headers") for _ in range(3)]
+        time.sleep(0.5)  # the three are fetching
+        start = time.perf_counter()
+        answer = result(client, call(client, inline))
+        waited = time.perf_counter() - start
+        assert answer["predictions"][0]["label"] == "7" and waited < 5, (answer, waited)
+        assert all("did not answer" in result(client, event_id)["error"] for event_id in slow)
+
+
 def test_tool_calls_beyond_their_slots_are_told_the_app_is_busy(monkeypatch):
     """The tools skip Gradio's queue; thirty calls at once lined up for the workers ahead of the
     page (a drawing waited 15.6 s). With one slot, one reading runs and the calls that cannot get
@@ -327,11 +356,34 @@ def test_tool_calls_beyond_their_slots_are_told_the_app_is_busy(monkeypatch):
         return {"read": len(data)}
 
     async def three_at_once() -> list[dict]:
-        slots = anyio.Semaphore(1)
-        return [
-            json.loads(a)
-            for a in await asyncio.gather(*(tools.answer(slow_read, image, 10_000, slots) for _ in range(3)))
-        ]
+        slots, fetches = anyio.Semaphore(1), anyio.Semaphore(1)
+        calls = (tools.answer(slow_read, image, 10_000, slots, fetches) for _ in range(3))
+        return [json.loads(a) for a in await asyncio.gather(*calls)]
 
     answers = asyncio.run(three_at_once())
     assert sorted(answers, key=str) == sorted([{"read": 18}, {"error": tools.BUSY}, {"error": tools.BUSY}], key=str)
+
+
+def test_urls_beyond_the_fetch_slots_are_told_the_app_is_busy(images, monkeypatch):
+    """Each fetch may hold 10 MB for 10 s, and fetches were not bounded: 60 calls of 250 bytes took
+    the app from 755 to 1,467 MiB. With one fetch slot, a second slow URL is told the app is busy,
+    and an image sent inline is read meanwhile."""
+    import anyio
+
+    from lenet.serving import tools
+
+    monkeypatch.setenv("LENET_FETCH_HOSTS", "127.0.0.1")
+    monkeypatch.setattr(fetch_module, "TIMEOUT", 2.0)
+    monkeypatch.setattr(tools, "BUSY_SECONDS", 0.3)
+    inline = "data:image/png;base64," + base64.b64encode(b"\x89PNG not read here").decode()
+
+    async def calls() -> list[dict]:
+        slots, fetches = anyio.Semaphore(2), anyio.Semaphore(1)
+        slow = f"{images}/slow-headers"  # holds its fetch slot for TIMEOUT
+        read = lambda data: {"read": len(data)}  # noqa: E731
+        answers = [tools.answer(read, reference, 10_000, slots, fetches) for reference in (slow, slow, inline)]
+        return [json.loads(answer) for answer in await asyncio.gather(*answers)]
+
+    first, second, inline_answer = asyncio.run(calls())
+    assert "did not answer" in first["error"] and second == {"error": tools.BUSY}
+    assert inline_answer == {"read": 18}

@@ -176,14 +176,34 @@ def test_a_sender_is_its_connection_unless_a_proxy_is_trusted():
     when told (a Space, LENET_TRUST_PROXY=1); one caller spoofing it passed for five more senders."""
     from types import SimpleNamespace
 
-    def request(forwarded: str | None):
-        headers = {} if forwarded is None else {"x-forwarded-for": forwarded}
+    from starlette.datastructures import Headers
+
+    def request(*forwarded: str):
+        headers = Headers(raw=[(b"x-forwarded-for", line.encode()) for line in forwarded])
         return SimpleNamespace(client=SimpleNamespace(host="198.51.100.7"), headers=headers)
 
-    for forwarded in (None, "203.0.113.1", "203.0.113.1, 203.0.113.2"):
-        assert sender(request(forwarded), trust_proxy=False) == "198.51.100.7"
+    for forwarded in ((), ("203.0.113.1",), ("203.0.113.1, 203.0.113.2",)):
+        assert sender(request(*forwarded), trust_proxy=False) == "198.51.100.7"
     assert sender(request("203.0.113.1, 192.0.2.9"), trust_proxy=True) == "192.0.2.9"  # the proxy's own entry
-    assert sender(request(None), trust_proxy=True) == "198.51.100.7"
+    # A line of the caller's own before the one the proxy appended to: still the proxy's last entry.
+    assert sender(request("203.0.113.1", "203.0.113.5, 192.0.2.9"), trust_proxy=True) == "192.0.2.9"
+    assert sender(request(), trust_proxy=True) == "198.51.100.7"
+
+
+def test_a_caller_behind_a_local_proxy_cannot_pick_its_address(tmp_path):
+    """uvicorn took X-Forwarded-For from 127.0.0.1 as the client's address: behind a proxy on the same
+    machine that passes the header on, each made-up address had bounds of its own (23 corrections
+    where one sender may save 20). Without LENET_TRUST_PROXY the connection's address counts."""
+    env = {"LENET_UPLOADS_PER_MINUTE": "3", "GRADIO_TEMP_DIR": str(tmp_path / "uploads")}
+    with running_app(tmp_path, **env) as (url, _), httpx.Client(base_url=url, timeout=30) as client:
+        if time.time() % 60 > 50:  # the budget counts whole minutes: all four in one of them
+            time.sleep(61 - time.time() % 60)
+        statuses = []
+        for number in range(4):
+            headers = {"x-forwarded-for": f"203.0.113.{number}"}
+            response = client.post(f"{API}upload", files=[("files", ("a.png", b"x"))], headers=headers)
+            statuses.append(response.status_code)
+    assert statuses == [200, 200, 200, 429], statuses
 
 
 # ---- 2. drawings are bounded ---------------------------------------------------------------------

@@ -82,7 +82,9 @@ def sender(request: Any, trust_proxy: bool) -> str:
     client = request.client.host if request.client else ""
     if not trust_proxy:
         return client
-    return request.headers.get("x-forwarded-for", "").rsplit(",", 1)[-1].strip() or client
+    # Every X-Forwarded-For line, in order: a caller may send one of its own before the proxy's.
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
+    return forwarded.rsplit(",", 1)[-1].strip() or client
 
 
 @dataclass(frozen=True)

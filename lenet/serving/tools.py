@@ -15,18 +15,26 @@ BUSY_SECONDS = 5.0  # how long a tool call waits for one of its slots before it 
 BUSY = "the app is busy reading other images; try again in a moment"
 
 
-async def answer(read: Callable[[bytes], dict], image: str, max_bytes: int, slots: anyio.Semaphore) -> str:
+async def answer(
+    read: Callable[[bytes], dict], image: str, max_bytes: int, slots: anyio.Semaphore, fetches: anyio.Semaphore
+) -> str:
     """`read(the image's bytes)` as a JSON string, or {"error": "why"} for an image that cannot be had
     or read, a blank one, a worker's failure, or a busy app: an agent parses one shape and never sees
-    a traceback. The image is awaited on the event loop (a slow URL holds no thread); `read`, which
-    waits for a worker process, runs in a thread once one of `slots` is free. The tools skip
-    Gradio's queue, so the slots are their bound: beyond them, callers wait BUSY_SECONDS at most
-    and are told the app is busy, instead of lining up ahead of the page's own requests."""
+    a traceback. An image by URL is fetched on the event loop (a slow URL holds no thread) once one
+    of `fetches` is free: each fetch may hold up to max_bytes for up to fetch.TIMEOUT seconds. `read`,
+    which waits for a worker process, runs in a thread once one of `slots` is free. The slots are the
+    tools' bound, whatever route calls them: beyond them, callers wait BUSY_SECONDS at most and are
+    told the app is busy, instead of lining up ahead of the page's own requests."""
+    fetching = isinstance(image, str) and image.strip()[:5].lower() != "data:"
     try:
-        data = await image_bytes(image, max_bytes)
-        with anyio.move_on_after(BUSY_SECONDS) as waited:
-            await slots.acquire()
-        if waited.cancelled_caught:
+        if fetching and not await _taken(fetches):
+            return json.dumps({"error": BUSY})
+        try:
+            data = await image_bytes(image, max_bytes)
+        finally:
+            if fetching:
+                fetches.release()
+        if not await _taken(slots):
             return json.dumps({"error": BUSY})
         try:
             return json.dumps(await anyio.to_thread.run_sync(read, data))
@@ -34,6 +42,14 @@ async def answer(read: Callable[[bytes], dict], image: str, max_bytes: int, slot
             slots.release()
     except (FetchError, ImageError, NoDigitError, WorkerError) as err:
         return json.dumps({"error": str(err)})
+
+
+async def _taken(slots: anyio.Semaphore) -> bool:
+    """One of `slots`, waited for BUSY_SECONDS at most; whether it was had."""
+    with anyio.move_on_after(BUSY_SECONDS):
+        await slots.acquire()
+        return True
+    return False
 
 
 def description(tool: Callable) -> str:
