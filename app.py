@@ -6,6 +6,7 @@ import functools
 import hashlib
 import logging
 import os
+import signal
 from pathlib import Path
 
 import anyio
@@ -16,22 +17,32 @@ from starlette.middleware import Middleware
 
 from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError
 from lenet.corrections import Correction, CorrectionsError
-from lenet.hub import load_serving_model, serving_pin
+from lenet.hub import bound_hub_waits, load_serving_model, serving_pin
 from lenet.hub.corrections import open_corrections
 from lenet.pipeline.decode import decode
 from lenet.predict import load_readers
 from lenet.serving.fetch import INLINE_BYTES
-from lenet.serving.guard import RequestGuard, UploadBudget, endpoint_table, sender, stream_waiting, sweeping_lifespan
+from lenet.serving.guard import (
+    CallerEchoes,
+    RequestGuard,
+    UploadBudget,
+    endpoint_table,
+    sender,
+    stream_waiting,
+    sweeping_lifespan,
+)
 from lenet.serving.pad import ANSWERED, DrawingPad
 from lenet.serving.pool import WorkerError, make_predictor
 from lenet.serving.tools import answer, description
-from lenet.serving.ui import EXAMPLES, PhotoInput, PreviewImage, digit_cards, received_folders
+from lenet.serving.ui import EXAMPLES, DigitChoice, PhotoInput, PreviewImage, digit_cards, received_folders
 
 # Gradio recomputes a pandas summary of its last 10,000 events after every event (for its monitoring
 # page), which costs 3 ms of the server's one Python thread at 100 events and 18 ms at 10,000: once
 # every 1,000 events is plenty. Read when the queue is created.
 os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+for _handler in logging.getLogger().handlers:  # a caller's request is not copied into the log
+    _handler.addFilter(CallerEchoes())
 log = logging.getLogger("lenet.app")
 PREVIEW_SIDE = 196  # the 28x28 input, 7x, nearest-neighbour so every pixel stays crisp
 MAX_FILE_BYTES = 10 * 1024 * 1024  # uploads above this are refused by the server before they reach the model
@@ -114,7 +125,9 @@ html[data-lenet-pad="provisional"] :is(#top3, #seen, #message, #number, #number-
 """
 
 # LENET_REPO_ID (+ LENET_REVISION, a commit sha), or the Space's model-pin.json, serves weights from
-# the Hub; without either, or when they cannot be loaded, the bundled ones.
+# the Hub; without either, or when they cannot be loaded, the bundled ones. A Hub that does not answer
+# is a Hub that cannot be reached, after seconds, not a start that never ends.
+bound_hub_waits()
 model, serving = load_serving_model(*serving_pin(), bundled=DEFAULT_CHECKPOINT)
 log.info(serving)
 # Predictions run in CONCURRENCY worker processes (lenet/serving/pool.py): Gradio's request handling
@@ -338,7 +351,7 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
             answered, sent, saved_pictures = gr.State(""), gr.State(0), gr.State([])
             with gr.Accordion("Wrong? Tell it the right digit", open=False, elem_id="correct"):
                 gr.Markdown(KEPT)
-                right = gr.Radio(DIGITS, label="The right digit", elem_id="right-digit")
+                right = DigitChoice(DIGITS, label="The right digit", elem_id="right-digit")
                 save = gr.Button("Save this correction", elem_id="save-correction", size="sm")
                 saved = gr.Markdown("", elem_id="saved")
     with gr.Tab("Number"):
@@ -391,7 +404,15 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
 demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
 
 
+def stop_on_sigterm(signum, frame) -> None:
+    """SIGTERM (a Space restarting, `docker stop`) ends the app as Ctrl+C does, so that its exit
+    handlers run: the corrections' CommitScheduler pushes what its last batch did not take. Python's
+    own SIGTERM ends the process at once, and a Space's disk goes with it."""
+    raise KeyboardInterrupt  # Gradio's launch() closes the server on it and returns
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     # Spaces sets SYSTEM=spaces and expects 0.0.0.0; locally the app stays on localhost.
     host = "0.0.0.0" if os.environ.get("SYSTEM") == "spaces" else "127.0.0.1"
     # uvicorn takes X-Forwarded-For from a proxy on this machine as the client's address: through a

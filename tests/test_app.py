@@ -350,6 +350,44 @@ def test_tell_it_the_right_digit_in_the_browser(page, app_url, feedback_dir, tmp
     assert len(saved_rows(feedback_dir)) == before + 3
 
 
+def test_corrections_saved_just_before_a_sigterm_reach_the_hub(page, tmp_path):
+    """The scheduler pushes every 5 minutes. A SIGTERM (a Space restarting) ended the app at once,
+    and the corrections saved since the last push were lost with the Space's disk. Now the app
+    stops as on Ctrl+C, and the scheduler's exit handler pushes them."""
+    from testkit.appserver import AppServer
+
+    from .hubserver import HubServer
+
+    token, dataset = "hf_sigterm_test_token", "tester/corrections"
+    with HubServer(token) as hub:
+        env = {
+            "HF_HUB_OFFLINE": "0",
+            "HF_ENDPOINT": hub.url,
+            "HF_TOKEN": token,
+            "HF_HOME": str(tmp_path / "hf-home"),
+            "LENET_FEEDBACK_DIR": str(tmp_path / "corrections"),
+            "LENET_FEEDBACK_REPO": dataset,
+        }
+        with AppServer(log_path=tmp_path / "app.log", **env) as server:
+            open_app(page, server.url)
+            stroke_digit(page, page, 7)
+            page.wait_for_function("() => document.querySelector('#top3 h2')?.innerText.trim() === '7'", timeout=30_000)
+            page.get_by_text("Wrong? Tell it the right digit").click()
+            page.locator("#right-digit").get_by_text("1", exact=True).click()
+            page.locator("#save-correction").click()
+            page.wait_for_function("() => document.querySelector('#saved')?.innerText.includes('Saved as a 1')")
+        # Leaving the block sends SIGTERM and waits for the app to end.
+        assert server.process.returncode == 0, (tmp_path / "app.log").read_text()[-3000:]
+        files = hub.files("dataset", dataset)
+    rows = [
+        json.loads(line)
+        for name, data in files.items()
+        if name.endswith("metadata.jsonl")
+        for line in data.splitlines()
+    ]
+    assert [row["label"] for row in rows] == [1]
+
+
 def test_saving_a_correction_is_the_page_s_alone(client):
     """No client library call writes to the corrections (they are bounded per sender, in the page)."""
     assert (

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import secrets
+import socket
 import subprocess
 import sys
 
@@ -183,6 +184,40 @@ def test_a_full_disk_leaves_no_torn_row_and_no_stray_image(tmp_path, cli_env):
     assert {path.name for path in rows.parent.glob("*.png")} == named  # no image without its row
     corrections = load_corrections(folder)
     assert corrections.labels.tolist() == [1, 3] and corrections.skipped == 0
+
+
+SILENT_HUB = """
+import sys, time
+from lenet.hub import bound_hub_waits
+from lenet.hub.corrections import open_corrections
+bound_hub_waits(connect=2, read=2)  # as app.py does, with the test's patience
+start = time.perf_counter()
+store = open_corrections(sys.argv[1], "someone/corrections")
+print(type(store).__name__, round(time.perf_counter() - start, 1))
+"""
+
+
+def test_a_hub_that_never_answers_does_not_keep_the_app_from_starting(tmp_path, cli_env):
+    """A Hub that takes the connection and says nothing: huggingface_hub waited for ever, and the
+    app, which creates its corrections' CommitScheduler as it loads, had not started 11 minutes on.
+    Now the wait ends, and corrections stay on local disk."""
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts (the backlog), never answers
+    env = {
+        **cli_env,
+        "HF_HUB_OFFLINE": "0",
+        "HF_TOKEN": "hf_test",
+        "HF_ENDPOINT": f"http://127.0.0.1:{silent.getsockname()[1]}",
+    }
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", SILENT_HUB, str(tmp_path / "corrections")],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        silent.close()
+    kind, seconds = done.stdout.split()
+    assert kind == "CorrectionStore" and float(seconds) < 30, done.stderr[-2000:]
+    assert "not pushed" in done.stderr
 
 
 def test_corrections_reach_the_hub_in_one_batched_commit_and_train_from_there(tmp_path, cli_env):

@@ -327,9 +327,37 @@ def test_calls_of_missing_endpoints_or_inputs_are_refused_in_one_line(app, http)
         assert response.status_code == 404 and response.json()["detail"].startswith("refused: "), route
     added = log_lines(log_path)[before:]
     assert len(added) == len(calls) + len(streams) and all("refused" in line for line in added), added
+    # A value no digit, 400 KB of it, for the right digit: Gradio's own refusal quoted it whole, in
+    # the answer and in the log.
+    size = log_path.stat().st_size
+    body = {"fn_index": ids["save_correction"], "data": [None, None, None, "9" * 400_000, None, None]}
+    response = http.post(join, json={**body, "session_hash": "x7"})
+    assert response.status_code == 200, response.text
+    with http.stream("GET", f"{API}queue/data?session_hash=x7") as stream:
+        completed = next(json.loads(line[6:]) for line in stream.iter_lines() if "process_completed" in line)
+    assert not completed["success"] and completed["output"]["error"] == "refused: not one of the choices"
+    assert log_path.stat().st_size - size < 2_000
     # The page's own calls pass: an example picked, and an answer to it.
     response = http.post(join, json={"fn_index": ids["load_example"], "data": [0], "session_hash": "x6"})
     assert response.status_code == 200, response.text
+    answers_a_good_request(http)
+
+
+def test_malformed_mcp_requests_are_not_copied_into_the_log(app, http):
+    """The MCP server logs a request it cannot parse, whole, with a pydantic error over 20 lines:
+    100 KB sent was 100 KB logged. The log now keeps its first line, at most 500 characters."""
+    _, log_path, _, _ = app
+    headers = {"accept": "application/json, text/event-stream"}
+    for body in (
+        {"jsonrpc": "2.0", "id": {"a": "b" * 100_000}, "method": "tools/list"},
+        {"jsonrpc": "2.0", "method": "notifications/nothing", "params": {"x": "y" * 100_000}},
+        {"jsonrpc": "2.0", "id": 1, "method": "nothing", "params": {"x": "y" * 100_000}},
+    ):
+        size = log_path.stat().st_size
+        response = http.post(f"{API}mcp/", json=body, headers=headers)
+        assert response.status_code in (200, 202, 400) and len(response.content) < 2_000
+        time.sleep(0.2)  # the log line is written after the answer
+        assert log_path.stat().st_size - size < 2_000
     answers_a_good_request(http)
 
 

@@ -47,6 +47,8 @@ def open_corrections(folder: str | Path, repo_id: str | None = None) -> Correcti
             return CorrectionStore(folder, lock=scheduler.lock)
         except (HubError, HFValidationError) as err:  # unreachable, refused, or not a repo id
             log.warning("corrections stay in %s, not pushed: %s", folder, err)
+        except OSError as err:  # the folder cannot be made: each save will say so
+            log.warning("corrections cannot be kept in %s: %s", folder, err.strerror or err)
     return CorrectionStore(folder)
 
 

@@ -60,6 +60,25 @@ NOT_RECEIVED = (
 )
 
 
+class CallerEchoes(logging.Filter):
+    """For a log handler: the messages of `loggers` (by default the MCP server's, which logs through
+    the root logger, and the mcp package's), cut to their first line and at most `chars`. Where the
+    MCP server cannot parse a request it logs the request (100 KB sent, 100 KB logged) with a
+    pydantic error over 20 lines. Tracebacks (exc_info) are kept."""
+
+    def __init__(self, chars: int = 500, loggers: tuple[str, ...] = ("root", "mcp")):
+        super().__init__()
+        self.chars, self.loggers = chars, loggers
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.split(".", 1)[0] in self.loggers:
+            message = record.getMessage()
+            if len(message) > self.chars or "\n" in message:
+                first = message.split("\n", 1)[0][: self.chars]
+                record.msg, record.args = f"{first} [... {len(message):,} characters in all]", None
+        return True
+
+
 def is_received_file(path: Any, folders: Iterable[str | os.PathLike]) -> bool:
     """Whether `path` names a file inside one of `folders` (Gradio's upload cache, the bundled
     examples), after resolving `..` and symbolic links; not the folder itself, whose name an answer
