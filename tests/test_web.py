@@ -325,6 +325,7 @@ def test_a_picture_dropped_or_picked_is_read(page, site, tmp_path):
     path.write_bytes(drawing_bytes(7))
     page.locator("#file").set_input_files(str(path))
     page.wait_for_function("() => document.querySelector('#status').textContent.startsWith('It reads 7')")
+    assert "(seven.png)" in page.locator("#message").inner_text()  # the answer is the picture's, not the pad's
     # Dropped anywhere on the page, as a file dragged from the desktop.
     page.evaluate(
         """(base64) => {
@@ -349,8 +350,21 @@ def test_a_picture_dropped_or_picked_is_read(page, site, tmp_path):
     not_image = tmp_path / "notes.png"
     not_image.write_text("not a picture")
     page.locator("#file").set_input_files(str(not_image))
-    page.wait_for_function("() => document.querySelector('#message').textContent.includes('not an image')")
+    page.wait_for_function("() => document.querySelector('#message').textContent.includes('ot an image')")
     assert page.locator("#status").inner_text() == "No answer"
+    assert (
+        page.locator("#message").inner_text().startswith("Not an image")
+        and "(notes.png)" in page.locator("#message").inner_text()
+    )
+    # Text or a link dropped, not a file: said so, instead of nothing.
+    page.evaluate(
+        """() => {
+            const data = new DataTransfer();
+            data.setData('text/plain', 'https://example.com/seven.png');
+            document.body.dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));
+        }"""
+    )
+    assert page.locator("#message").inner_text().startswith("Drop a picture file")
     only_from(requests, url)
 
 

@@ -33,6 +33,10 @@ function failed() {
   return document.documentElement.dataset.lenetState === "failed"; // boot.js's message stays
 }
 
+function sentence(text) {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 function show(answer, note = "") {
   if (failed()) return;
   const seen = $("#seen").getContext("2d");
@@ -47,7 +51,7 @@ function show(answer, note = "") {
   }
   if (answer.error) {
     $("#status").textContent = "No answer";
-    $("#message").textContent = answer.error;
+    $("#message").replaceChildren(sentence(answer.error), note && " ", note); // "No digit found: ..."
     $("#message").className = "error";
     return;
   }
@@ -110,10 +114,12 @@ async function answer(source) {
   }
 }
 
-// A note under a photo's answer: the app, with the server's pipeline, reads hard photos best.
-function photoNote(result) {
-  if (result.isInk || result.error || !C.APP_URL) return "";
+// A note under a picture's answer: which picture it is about (a drawing may still be on the pad), and
+// for a photo, that the app, with the server's pipeline, reads hard photos best.
+function photoNote(result, name) {
   const note = document.createElement("span");
+  note.append(`(${name || "the picture"}) `);
+  if (result.isInk || result.error || !C.APP_URL) return note;
   const link = Object.assign(document.createElement("a"), { href: C.APP_URL, textContent: "the full app", target: "_blank", rel: "noopener" });
   note.append("Photos are read here with the app's own steps; for a hard one (shadows, lined paper) ", link, " is the surer reader.");
   return note;
@@ -130,7 +136,13 @@ document.addEventListener("dragleave", () => $("#drop").classList.remove("over")
 document.addEventListener("drop", (event) => {
   event.preventDefault();
   $("#drop").classList.remove("over");
-  readFile(event.dataTransfer.files[0]);
+  const file = event.dataTransfer.files[0];
+  if (file) return readFile(file);
+  if (failed()) return;
+  $("#status").textContent = "No answer";
+  $("#message").textContent = "Drop a picture file (PNG, JPEG, WebP, GIF or BMP), or drag the image itself, not a link or text.";
+  $("#message").className = "error";
+  announce();
 });
 // A picture pasted anywhere on the page (a screenshot, an image copied from another page), as the
 // app's clipboard source takes one; pasted text is left alone.
@@ -193,7 +205,7 @@ async function readFile(file) {
     result = { error: `the picture could not be read (${error.message})` };
   }
   if (asked !== fileRead) return;
-  show(result.error ? result : { top: result.top, input: result.input }, photoNote(result));
+  show(result.error ? result : { top: result.top, input: result.input }, photoNote(result, file.name));
   announce();
   post(result, "file");
 }
