@@ -121,7 +121,7 @@ function photoNote(result, name) {
   note.append(`(${name || "the picture"}) `);
   if (result.isInk || result.error || !C.APP_URL) return note;
   const link = Object.assign(document.createElement("a"), { href: C.APP_URL, textContent: "the full app", target: "_blank", rel: "noopener" });
-  note.append("Photos are read here with the app's own steps; for a hard one (shadows, lined paper) ", link, " is the surer reader.");
+  note.append("Photos are read here with the app's own steps; for a hard one (a shadow, uneven light) ", link, " is the surer reader.");
   return note;
 }
 
