@@ -52,6 +52,8 @@ def contract(checkpoint: str | Path, app_url: str | None) -> dict:
         "SPECK_FRACTION": ink.SPECK_FRACTION,
         "LABEL_SIDE": ink.LABEL_SIDE,
         "NEAR": ink.NEAR,
+        "RULE_ASPECT": ink.RULE_ASPECT,
+        "RULE_LENGTH": ink.RULE_LENGTH,
         "FINE": strokes.FINE,
         "MIN_WIDTH": strokes.MIN_WIDTH,
         "MAX_WIDTH": strokes.MAX_WIDTH,

@@ -109,6 +109,32 @@ def photo_bytes(
     return buffer.getvalue()
 
 
+PRINTED = ("box", "circle", "margin")
+
+
+def printed_page(label: int, printed: str) -> Image.Image:
+    """A dark pen digit on white paper beside printed matter of `printed`: a form's box drawn around
+    it, a circle around it, or a notebook's red double margin line from top to bottom of the page
+    (none touching the digit). The pipeline once read such lines and frames as part of the digit."""
+    width, height = 900, 700
+    ink = draw(Image.new("L", (width, height), 0), label, (330, 180, 360), 18, 255)
+    lines = Image.new("L", (width, height), 0)
+    pen = ImageDraw.Draw(lines)
+    if printed == "box":
+        pen.rectangle((250, 110, 770, 610), outline=255, width=4)
+    elif printed == "circle":
+        pen.ellipse((190, 60, 830, 660), outline=255, width=5)
+    else:
+        for x in (150, 160):
+            pen.line((x, 0, x, height), fill=255, width=3)
+    m = np.asarray(ink, dtype=np.float32)[..., None] / 255  # (H, W, 1)
+    p = np.asarray(lines, dtype=np.float32)[..., None] / 255 * (1 - m)
+    paper, pen_colour = np.array([0.97, 0.96, 0.93]), np.array([0.1, 0.12, 0.35])
+    print_colour = np.array([0.2, 0.2, 0.2]) if printed != "margin" else np.array([0.85, 0.2, 0.25])
+    rgb = paper * (1 - m - p) + pen_colour * m + print_colour * p
+    return Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1))
+
+
 def shadowed_page(label: int, softness: float, edge: float) -> Image.Image:
     """A dark pen digit on a page lit at its top left and, past a soft diagonal edge `edge` px in,
     in a shadow that takes 55% of the light (a hand or a phone held over the page): most of the

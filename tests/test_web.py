@@ -30,7 +30,7 @@ from testkit.browser import (
     stroke_digit,
     touch_digit,
 )
-from testkit.render import encode, pad_drawing, shadowed_page
+from testkit.render import PRINTED, encode, pad_drawing, printed_page, shadowed_page
 from testkit.wild import DigitShapes, find_fonts, pasted, sketch
 
 from .conftest import ROOT, run_lenet
@@ -236,7 +236,8 @@ def test_it_reads_while_the_pen_moves_and_settles_only_on_the_whole_digit(page, 
 def test_the_page_reads_as_the_server_does(page, site, mnist_test):
     """Parity: 300 drawn digits rendered by the test suite (bench.wild's sketches: brushes 4-40 px on
     800x800, 25-90% tall, anywhere), 60 pasted MNIST digits (clean pictures of either polarity) and
-    4 pages half in shadow (testkit.render.shadowed_page, all read right), read by the page and by
+    4 pages half in shadow (testkit.render.shadowed_page) and 6 with a box, a circle or a margin line
+    beside the digit (printed_page), these all read right, read by the page and by
     Predictor.predict: the top-1 agrees on 99% or more, and the 28x28 inputs differ by at most 8
     grey levels on average."""
     url, _ = site
@@ -246,6 +247,7 @@ def test_the_page_reads_as_the_server_does(page, site, mnist_test):
     rng = np.random.default_rng(2026)
     cases = [sketch(shapes, rng) for _ in range(300)] + [pasted(shapes, rng) for _ in range(60)]
     cases += [(encode(shadowed_page(label, 20, 600)), label, "shadow") for label in (0, 1, 4, 7)]
+    cases += [(encode(printed_page(label, printed)), label, "shadow") for label in (1, 7) for printed in PRINTED]
     predictor = Predictor.from_checkpoint()
     agree, differences = 0, []
     for data, truth, source in cases:

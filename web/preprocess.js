@@ -194,6 +194,18 @@ export function digitInk(ink, dropBorder) {
 // digit_mask() with reduce_mask(): components are labelled (8-connected) on a copy at most LABEL_SIDE
 // a side where a block is set if any of its pixels is; each one is weighed by its ink; the digit grows
 // from the heaviest one, taking in every component near it that is no speck.
+// ink.encloses: box `outer` beyond box `inner` on all four sides (a frame around it).
+function encloses(outer, inner) {
+  return outer[0] < inner[0] && outer[1] < inner[1] && outer[2] > inner[2] && outer[3] > inner[3];
+}
+
+// ink.printed_line: thin, and RULE_LENGTH times longer than a digit `size` pixels tall or wide.
+function printedLine(box, size) {
+  const [height, width] = [box[2] - box[0] + 1, box[3] - box[1] + 1];
+  const [long, thin] = [Math.max(height, width), Math.min(height, width)];
+  return long >= C.RULE_ASPECT * thin && long >= C.RULE_LENGTH * size;
+}
+
 function digitMask(ink, threshold, dropBorder) {
   const { width, height } = ink;
   const factor = Math.max(1, Math.ceil(Math.max(width, height) / C.LABEL_SIDE));
@@ -256,10 +268,18 @@ function digitMask(ink, threshold, dropBorder) {
   }
   const heaviest = Math.max(...weight);
   const keep = weight.map((v) => v >= C.SPECK_FRACTION * heaviest);
+  let first = weight.indexOf(heaviest);
+  // The heaviest ink is a frame (a circle, a box) around what was written: start inside it.
+  let inside = -1;
+  full.forEach((other, i) => {
+    if (keep[i] && encloses(full[first], other) && (inside < 0 || weight[i] > weight[inside])) inside = i;
+  });
+  if (inside >= 0) first = inside;
   const taken = weight.map(() => false);
-  const first = weight.indexOf(heaviest);
   taken[first] = true;
   let box = [...full[first]];
+  const size = Math.max(box[2] - box[0], box[3] - box[1]) + 1;
+  full.forEach((other, i) => (keep[i] = keep[i] && !encloses(other, box) && !printedLine(other, size))); // no printed line or frame
   for (let changed = true; changed; ) {
     changed = false;
     const reach = C.NEAR * Math.max(box[2] - box[0], box[3] - box[1]);

@@ -19,6 +19,9 @@ MIN_CONTRAST = 0.12  # ink must differ from the paper by this much (of the full 
 SPECK_FRACTION = 0.03  # components smaller than this share of the digit's ink are specks
 LABEL_SIDE = 160  # components are found on a copy this size: strokes 3 px apart at 512 px join
 NEAR = 0.35  # strokes farther than this (of the digit's size) from the digit are something else
+# A component this many times longer than it is thick, and this many times longer than the digit's
+# biggest stroke is tall or wide, is a printed line (ruled paper, a margin, a form), not a stroke.
+RULE_ASPECT, RULE_LENGTH = 8, 1.5
 EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)  # scipy.ndimage.label's structure: diagonal neighbours join
 
 
@@ -209,6 +212,20 @@ def digit_ink(ink: np.ndarray, drop_border: bool = True, near: float = NEAR) -> 
     return digit, min(threshold / core, 1.0)
 
 
+def encloses(outer: np.ndarray, inner: np.ndarray) -> bool:
+    """Whether box `outer` lies beyond box `inner` on all four sides ([top, left, bottom, right]): a
+    frame around it (a printed box, a circle). No stroke of a digit encloses another."""
+    return bool(outer[0] < inner[0] and outer[1] < inner[1] and outer[2] > inner[2] and outer[3] > inner[3])
+
+
+def printed_line(box: np.ndarray, size: float) -> bool:
+    """Whether a component with `box` is a printed line beside a digit `size` pixels tall or wide:
+    thin, and longer than the digit by RULE_LENGTH (a notebook's lines and margin, a form's)."""
+    height, width = box[2] - box[0] + 1, box[3] - box[1] + 1
+    long, thin = max(height, width), min(height, width)
+    return bool(long >= RULE_ASPECT * thin and long >= RULE_LENGTH * size)
+
+
 def digit_mask(
     mask: np.ndarray, ink: np.ndarray, drop_border: bool = True, near: float = NEAR, factor: int | None = None
 ) -> np.ndarray:
@@ -254,10 +271,17 @@ def digit_mask(
         if weight[inner].max(initial=0) >= 0.1 * weight.max():
             weight[~inner] = 0
     keep = weight >= SPECK_FRACTION * weight.max()
-    # Grow the digit from its biggest stroke: take in every kept component near what is taken so far.
+    # Grow the digit from its biggest stroke: take in every kept component near what is taken so far,
+    # but no printed line or frame.
+    seed = int(np.argmax(weight))
+    inside = np.flatnonzero(keep & np.array([encloses(boxes[seed], other) for other in boxes]))
+    if inside.size:  # the heaviest ink is a frame (a circle, a box) around what was written: start inside
+        seed = int(inside[np.argmax(weight[inside])])
     taken = np.zeros_like(keep)
-    taken[np.argmax(weight)] = True
-    box = boxes[np.argmax(weight)].copy()
+    taken[seed] = True
+    box = boxes[seed].copy()
+    size = max(box[2] - box[0], box[3] - box[1]) + 1
+    keep &= ~np.array([encloses(other, box) or printed_line(other, size) for other in boxes])
     changed = True
     while changed:
         changed = False
