@@ -288,3 +288,8 @@ class HubServer(ThreadingHTTPServer):
     def files(self, kind: str, repo_id: str, revision: str = "main") -> dict[str, bytes]:
         repo = self.state.repos[(kind, repo_id)]
         return repo.commits[repo.main if revision == "main" else revision]
+
+    def rows(self, kind: str, repo_id: str, name: str = "metadata.jsonl") -> list[dict]:
+        """Every JSON line of every file called `name` in the repo's main revision."""
+        files = self.files(kind, repo_id)
+        return [json.loads(line) for path, data in files.items() if path.endswith(name) for line in data.splitlines()]

@@ -378,14 +378,7 @@ def test_corrections_saved_just_before_a_sigterm_reach_the_hub(page, tmp_path):
             page.wait_for_function("() => document.querySelector('#saved')?.innerText.includes('Saved as a 1')")
         # Leaving the block sends SIGTERM and waits for the app to end.
         assert server.process.returncode == 0, (tmp_path / "app.log").read_text()[-3000:]
-        files = hub.files("dataset", dataset)
-    rows = [
-        json.loads(line)
-        for name, data in files.items()
-        if name.endswith("metadata.jsonl")
-        for line in data.splitlines()
-    ]
-    assert [row["label"] for row in rows] == [1]
+        assert [row["label"] for row in hub.rows("dataset", dataset)] == [1]
 
 
 def test_saving_a_correction_is_the_page_s_alone(client):
