@@ -121,9 +121,9 @@ def printed_page(label: int, printed: str) -> Image.Image:
     lines = Image.new("L", (width, height), 0)
     pen = ImageDraw.Draw(lines)
     if printed == "box":
-        pen.rectangle((250, 110, 770, 610), outline=255, width=4)
+        pen.rectangle((250, 110, 770, 610), outline=255, width=3)
     elif printed == "circle":
-        pen.ellipse((190, 60, 830, 660), outline=255, width=5)
+        pen.ellipse((190, 60, 830, 660), outline=255, width=2)  # lighter than the digit
     else:
         for x in (150, 160):
             pen.line((x, 0, x, height), fill=255, width=3)

@@ -268,13 +268,7 @@ function digitMask(ink, threshold, dropBorder) {
   }
   const heaviest = Math.max(...weight);
   const keep = weight.map((v) => v >= C.SPECK_FRACTION * heaviest);
-  let first = weight.indexOf(heaviest);
-  // The heaviest ink is a frame (a circle, a box) around what was written: start inside it.
-  let inside = -1;
-  full.forEach((other, i) => {
-    if (keep[i] && encloses(full[first], other) && (inside < 0 || weight[i] > weight[inside])) inside = i;
-  });
-  if (inside >= 0) first = inside;
+  const first = weight.indexOf(heaviest);
   const taken = weight.map(() => false);
   taken[first] = true;
   let box = [...full[first]];

@@ -274,9 +274,6 @@ def digit_mask(
     # Grow the digit from its biggest stroke: take in every kept component near what is taken so far,
     # but no printed line or frame.
     seed = int(np.argmax(weight))
-    inside = np.flatnonzero(keep & np.array([encloses(boxes[seed], other) for other in boxes]))
-    if inside.size:  # the heaviest ink is a frame (a circle, a box) around what was written: start inside
-        seed = int(inside[np.argmax(weight[inside])])
     taken = np.zeros_like(keep)
     taken[seed] = True
     box = boxes[seed].copy()
