@@ -89,10 +89,6 @@ class Recipe:
                 value = getattr(config, key)
                 if not (math.isfinite(value) and low <= value <= high):
                     raise RecipeError(f"{where}: {key} must be between {low} and {high}, got {value}")
-        if not 0 <= recipe.pipeline_mix <= 1:
-            raise RecipeError(f"{source}: pipeline_mix must be between 0 and 1, got {recipe.pipeline_mix}")
-        if not 0 <= recipe.not_a_digit <= 2:
-            raise RecipeError(f"{source}: not_a_digit must be between 0 and 2, got {recipe.not_a_digit}")
         if recipe.number_parts < 0:
             raise RecipeError(f"{source}: number_parts must be 0 or more, got {recipe.number_parts}")
         if recipe.lines < 0 or (recipe.lines > 0) != (recipe.model.line_hidden > 0):
@@ -121,6 +117,8 @@ BOUNDS = {
         "val_size": (1, MNIST_TRAIN - 1),
         "train_subset": (0, MNIST_TRAIN),
         "test_subset": (0, MNIST_TEST),
+        "pipeline_mix": (0, 1),
+        "not_a_digit": (0, 2),
     },
     "OptimConfig": {
         "lr": (1e-12, 10.0),
