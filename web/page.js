@@ -139,9 +139,7 @@ document.addEventListener("drop", (event) => {
   const file = event.dataTransfer.files[0];
   if (file) return readFile(file);
   if (failed()) return;
-  $("#status").textContent = "No answer";
-  $("#message").textContent = "Drop a picture file (PNG, JPEG, WebP, GIF or BMP), or drag the image itself, not a link or text.";
-  $("#message").className = "error";
+  show({ error: "drop a picture file (PNG, JPEG, WebP, GIF or BMP), or drag the image itself, not a link or text." });
   announce();
 });
 // A picture pasted anywhere on the page (a screenshot, an image copied from another page), as the

@@ -354,9 +354,10 @@ class RequestGuard:
     def misread(self, path: str, query: str) -> str | None:
         """Why a GET of an event stream is refused: an endpoint the app does not have, or no such
         event or session waiting (`streams`); None for any other GET."""
-        if self.streams is None or not STREAM_ROUTES.fullmatch(path):
+        stream = STREAM_ROUTES.fullmatch(path) if self.streams is not None else None
+        if stream is None:
             return None
-        named = STREAM_ROUTES.fullmatch(path).group(2)
+        named = stream.group(2)
         if named is not None and self.endpoints and named not in self.endpoints():
             return NO_ENDPOINT
         return None if self.streams(path, query) else NO_STREAM
