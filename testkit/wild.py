@@ -8,6 +8,7 @@ and hand-written stroke templates below, each jittered, slanted and wobbled.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -287,8 +288,18 @@ def photo(shapes: DigitShapes, rng: np.random.Generator) -> tuple[bytes, int, st
     return photograph(ink, width, height, rng), label, source
 
 
-def photograph(ink: np.ndarray, width: int, height: int, rng: np.random.Generator) -> bytes:
-    """Ink coverage (h, w) in [0, 1] photographed as (b) describes, on a width x height picture: JPEG bytes."""
+Printing = Callable[[tuple[int, int, int, int], int, int], tuple[np.ndarray, np.ndarray | None]]
+
+
+def photograph(
+    ink: np.ndarray, width: int, height: int, rng: np.random.Generator, printing: Printing | None = None
+) -> bytes:
+    """Ink coverage (h, w) in [0, 1] photographed as (b) describes, on a width x height picture: JPEG bytes.
+
+    `printing(box, width, height)`, given the digit's ink box (x0, y0, x1, y1), gives printed matter
+    on the paper: its (height, width) coverage in [0, 1] and its colour, or None for more of the
+    pen's ink (an underline, a circle). It draws no numbers from `rng`, so a photo with printing and
+    one without, from generators in the same state, differ by the printing alone."""
     patch = Image.fromarray((ink * 255).astype(np.uint8)).rotate(
         rng.uniform(-10, 10), Image.Resampling.BICUBIC, expand=True
     )
@@ -296,6 +307,12 @@ def photograph(ink: np.ndarray, width: int, height: int, rng: np.random.Generato
     left = int(rng.uniform(0.05, 0.95) * max(width - patch.width, 0))
     top = int(rng.uniform(0.05, 0.95) * max(height - patch.height, 0))
     coverage.paste(patch, (left, top))
+    printed, print_colour = np.zeros((height, width), np.float32), None
+    if printing is not None:
+        printed, print_colour = printing(coverage.getbbox() or (0, 0, width, height), width, height)
+        if print_colour is None:  # in the pen's ink: part of the coverage
+            pen = np.maximum(np.asarray(coverage, dtype=np.float32), 255 * printed)
+            coverage, printed = Image.fromarray(pen.astype(np.uint8)), np.zeros_like(printed)
     if rng.random() < 0.3:  # noise specks: dots of ink scattered on the paper
         draw = ImageDraw.Draw(coverage)
         for _ in range(int(rng.integers(1, 12))):
@@ -315,7 +332,10 @@ def photograph(ink: np.ndarray, width: int, height: int, rng: np.random.Generato
         nx, ny = rng.normal(size=2)
         edge = (xx / width - 0.5) * nx + (yy / height - 0.5) * ny - rng.uniform(0.1, 0.5)
         light = light * (1 - rng.uniform(0.2, 0.45) / (1 + np.exp(-edge * rng.uniform(8, 40))))
-    rgb = light[..., None] * (paper * (1 - m) + ink_colour * m)
+    p = printed[..., None] * (1 - m)  # (H, W, 1): the printing under the ink
+    rgb = light[..., None] * (
+        paper * (1 - m - p) + ink_colour * m + (0 if print_colour is None else print_colour * cast) * p
+    )
     rgb = rgb + rng.normal(0, rng.uniform(0.005, 0.04), size=rgb.shape)
     image = Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8))
     blur = rng.uniform(0, 2.0)

