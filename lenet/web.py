@@ -61,6 +61,7 @@ def contract(checkpoint: str | Path, app_url: str | None) -> dict:
         "LINE_STEP": ink.LINE_STEP,
         "LINE_SIDE": ink.LINE_SIDE,
         "LINE_BAND": ink.LINE_BAND,
+        "LINE_GLANCE": ink.LINE_GLANCE,
         "FINE": strokes.FINE,
         "MIN_WIDTH": strokes.MIN_WIDTH,
         "MAX_WIDTH": strokes.MAX_WIDTH,

@@ -371,8 +371,8 @@ function printedLines(ink, threshold) {
     const down = transpose(levelLines(transpose(grid), tall / factor));
     return { data: across.data.map((v, i) => v | down.data[i]), width: grid.width, height: grid.height };
   };
-  const factor = labelFactor(width, height);
-  if (!lines(reduceMask(mask, width, height, factor), factor).data.some((v) => v)) return nothing;
+  const glance = Math.max(1, Math.ceil(Math.max(width, height) / C.LINE_GLANCE)); // a first look
+  if (!lines(reduceMask(mask, width, height, glance), glance).data.some((v) => v)) return nothing;
   const fine = Math.max(1, Math.ceil(Math.max(width, height) / C.LINE_SIDE));
   const found = lines(reduceMask(mask, width, height, fine), fine);
   const inside = (y, x) => y >= 0 && y < height && x >= 0 && x < width;

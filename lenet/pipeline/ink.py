@@ -31,6 +31,7 @@ UNDERLINE_ASPECT = 3  # a component under the digit, this many times wider than 
 # sought at slopes LINE_STEP apart, on a copy at most LINE_SIDE a side.
 LINE_SPAN, LINE_TILT, LINE_STEP, LINE_SIDE = 0.8, 0.08, 0.01, 256
 LINE_BAND = 5  # a found line is at most this many pixels of that copy thick (3, and slopes' drift)
+LINE_GLANCE = 64  # lines are first looked for on a copy at most this size: most photos have none
 EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)  # scipy.ndimage.label's structure: diagonal neighbours join
 
 
@@ -239,9 +240,9 @@ def printed_lines(mask: np.ndarray, ink: np.ndarray, near: float) -> np.ndarray:
     """
     nothing = np.zeros_like(mask)
     height, width = mask.shape[0] * LINE_SPAN, mask.shape[1] * LINE_SPAN  # the least length of a line, each way
-    factor = label_factor(mask.shape)
-    coarse = reduce_mask(mask, factor)  # (h, w): a cheap first look, on the copy digit_mask labels
-    if not (_level_lines(coarse, width / factor).any() or _level_lines(coarse.T, height / factor).any()):
+    glance = max(1, math.ceil(max(mask.shape) / LINE_GLANCE))
+    coarse = reduce_mask(mask, glance)  # (h, w): a first look, a tenth of the work, for photos without lines
+    if not (_level_lines(coarse, width / glance).any() or _level_lines(coarse.T, height / glance).any()):
         return nothing
     fine = max(1, math.ceil(max(mask.shape) / LINE_SIDE))
     small = reduce_mask(mask, fine)  # a line 1 px thick stays whole at this size
@@ -249,7 +250,7 @@ def printed_lines(mask: np.ndarray, ink: np.ndarray, near: float) -> np.ndarray:
     on_lines = expand(found, fine, mask.shape) & mask
     lines = on_lines & ~_crossed(on_lines, mask & ~on_lines, LINE_BAND * fine)
     try:
-        digit = digit_mask(mask & ~lines, ink, True, near, factor)
+        digit = digit_mask(mask & ~lines, ink, True, near)
     except NoDigitError:  # nothing but lines: they are the digit
         return nothing
     rows, cols = np.flatnonzero(digit.any(1)), np.flatnonzero(digit.any(0))
@@ -300,15 +301,13 @@ def _level_lines(mask: np.ndarray, length: float) -> np.ndarray:
     padded = np.pad(band, ((pad, pad), (0, 0)))  # (h + 2 pad, w)
     found = np.zeros_like(padded)
     columns = np.arange(width)
-    rows = np.arange(height + 2 * pad)[:, None]
     steps = round(LINE_TILT / LINE_STEP)
-    for step in range(-steps, steps + 1):
-        # (w,) the line's rise at each column from the middle one, rounded half up (as in JavaScript)
-        offset = np.floor(step * (2 * columns - (width - 1)) * LINE_STEP / 2 + 0.5).astype(np.int64)
-        index = np.clip(rows + offset[None, :], 0, height + 2 * pad - 1)  # (h + 2 pad, w)
-        across = padded[index, columns].sum(1) >= length  # (h + 2 pad,): rows that are lines
-        if across.any():
-            found[index[across], columns] = True
+    step = np.arange(-steps, steps + 1)[:, None]  # (S, 1): every slope at once
+    # (S, w) the line's rise at each column from the middle one, rounded half up (as in JavaScript)
+    offset = np.floor(step * (2 * columns - (width - 1)) * LINE_STEP / 2 + 0.5).astype(np.int64)
+    index = np.clip(np.arange(height + 2 * pad)[None, :, None] + offset[:, None, :], 0, height + 2 * pad - 1)
+    across = padded[index, columns].sum(2) >= length  # (S, h + 2 pad): the sheared rows that are lines
+    found[index[across], columns] = True
     return found[pad:-pad] & mask
 
 
