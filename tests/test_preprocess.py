@@ -259,6 +259,25 @@ def test_a_frame_holding_more_ink_than_its_digit_and_an_underline_are_left_out()
     assert not digit_mask(five, five.astype(np.float32), drop_border=False)[170:180].any()
 
 
+def test_a_frame_or_an_underline_a_few_pixels_from_the_digit_is_left_out():
+    """Components are labelled on a copy reduced 4 times (at 512 px), where a circle or an underline
+    2 px from the digit joins it; at full size they are apart, and left out as when they are farther."""
+    canvas = Image.new("L", (512, 512), 0)
+    pen = ImageDraw.Draw(canvas)
+    pen.ellipse((56, 56, 456, 456), outline=255, width=6)  # inside: from 62 px
+    pen.line((256, 64, 256, 448), fill=255, width=10)  # a 1, 2 px inside the circle at both ends
+    circled = np.asarray(canvas, dtype=np.float32) / 255
+    digit, _ = digit_ink(circled, drop_border=True)
+    assert digit[64:448, 252:260].all() and not digit[56:62].any() and not digit[:, 56:62].any()
+    canvas = Image.new("L", (512, 512), 0)
+    pen = ImageDraw.Draw(canvas)
+    pen.line([(180, 100), (330, 100), (230, 400)], fill=255, width=16, joint="curve")  # a 7
+    pen.line((150, 407, 360, 407), fill=255, width=6)  # under it, 2 px from its foot (row 402)
+    underlined = np.asarray(canvas, dtype=np.float32) / 255
+    digit, _ = digit_ink(underlined, drop_border=True)
+    assert digit[100, 200:320].all() and not digit[404:411, 300:].any()
+
+
 @pytest.mark.parametrize("shape", [(60, 1), (300, 2), (2, 300)])
 def test_a_line_too_faint_to_redraw_is_no_digit(shape):
     """A hairline just above the ink's edge, which vanishes when redrawn at MNIST's stroke width (a

@@ -184,7 +184,10 @@ function inkThreshold(ink) {
 // border dropped), scaled so its strokes' cores are 1; and the level of its strokes' edge.
 export function digitInk(ink, dropBorder) {
   const [threshold, core] = inkThreshold(ink);
-  const keep = digitMask(ink, threshold, dropBorder, dropBorder ? printedLines(ink, threshold) : null);
+  const lines = dropBorder ? printedLines(ink, threshold) : null;
+  let keep = digitMask(ink, threshold, dropBorder, lines);
+  const apart = dropBorder ? joinedApart(keep, ink) : null;
+  if (apart) keep = digitMask(ink, threshold, dropBorder, lines.map((v, i) => v | apart[i]));
   const rims = extremeFilter(keep, 3, Math.max); // the kept strokes keep their anti-aliased rims
   const out = plane(ink.width, ink.height);
   for (let i = 0; i < out.data.length; i++) out.data[i] = Math.min(1, Math.max(0, ink.data[i] / core)) * rims.data[i];
@@ -204,6 +207,73 @@ function printedLine(box, size) {
   const [height, width] = [box[2] - box[0] + 1, box[3] - box[1] + 1];
   const [long, thin] = [Math.max(height, width), Math.min(height, width)];
   return long >= C.RULE_ASPECT * thin && long >= C.RULE_LENGTH * size;
+}
+
+// scipy.ndimage.label (8-connected) of the set cells of a w x h grid: labels numbered from 1 in the
+// raster order of their first cell, each one's box [top, left, bottom, right] (inclusive) and the sum
+// of `values` over its cells.
+function components(set, w, h, values) {
+  const labels = new Int32Array(w * h);
+  const boxes = [];
+  const weight = [];
+  for (let start = 0; start < w * h; start++) {
+    if (!set[start] || labels[start]) continue;
+    const label = boxes.length + 1;
+    const box = [h, w, -1, -1];
+    let sum = 0;
+    const queue = [start];
+    labels[start] = label;
+    while (queue.length) {
+      const at = queue.pop();
+      const y = Math.floor(at / w);
+      const x = at % w;
+      box[0] = Math.min(box[0], y);
+      box[1] = Math.min(box[1], x);
+      box[2] = Math.max(box[2], y);
+      box[3] = Math.max(box[3], x);
+      sum += values[at];
+      for (let dy = -1; dy <= 1; dy++)
+        for (let dx = -1; dx <= 1; dx++) {
+          const yy = y + dy;
+          const xx = x + dx;
+          const next = yy * w + xx;
+          if (yy >= 0 && yy < h && xx >= 0 && xx < w && set[next] && !labels[next]) (labels[next] = label), queue.push(next);
+        }
+    }
+    boxes.push(box);
+    weight.push(sum);
+  }
+  return { labels, boxes, weight };
+}
+
+// ink.frame_held: the components (indices) a frame `seed` holds, or [] if it is no frame: it encloses
+// some of the `big` ones, and none of its cells lie over their box.
+function frameHeld(labels, w, boxes, seed, big) {
+  const held = boxes.flatMap((box, i) => (big[i] && encloses(boxes[seed], box) ? [i] : []));
+  if (!held.length) return [];
+  const [top, left] = [Math.min(...held.map((i) => boxes[i][0])), Math.min(...held.map((i) => boxes[i][1]))];
+  const [bottom, right] = [Math.max(...held.map((i) => boxes[i][2])), Math.max(...held.map((i) => boxes[i][3]))];
+  for (let y = top; y <= bottom; y++) for (let x = left; x <= right; x++) if (labels[y * w + x] === seed + 1) return [];
+  return held;
+}
+
+// ink.joined_apart: a frame around the digit or a line under it among the full-size components of the
+// digit's `mask` plane (1 = digit), as a Uint8Array, or null.
+function joinedApart(mask, ink) {
+  const { width, height } = mask;
+  const { labels, boxes, weight } = components(mask.data, width, height, ink.data);
+  if (boxes.length < 2) return null;
+  const seed = weight.indexOf(Math.max(...weight));
+  const kept = weight.map((v) => v >= C.SPECK_FRACTION * weight[seed]);
+  let apart = -1;
+  if (frameHeld(labels, width, boxes, seed, weight.map((v, i) => kept[i] && v >= C.FRAME_HELD * weight[seed])).length) apart = seed;
+  for (let i = 0; i < boxes.length && apart < 0; i++) {
+    const rest = boxes.filter((_, j) => kept[j] && j !== i);
+    if (!kept[i] || !rest.length) continue;
+    const box = [Math.min(...rest.map((b) => b[0])), Math.min(...rest.map((b) => b[1])), Math.max(...rest.map((b) => b[2])), Math.max(...rest.map((b) => b[3]))];
+    if (underline(boxes[i], box)) apart = i;
+  }
+  return apart < 0 ? null : labels.map((label) => (label === apart + 1 ? 1 : 0));
 }
 
 // ink.underline: a component under the digit's `box`, as wide as it and UNDERLINE_ASPECT times wider than tall.
@@ -232,37 +302,7 @@ function digitMask(ink, threshold, dropBorder, removed) {
         blockInk[block] += v;
       }
     }
-  // scipy.ndimage.label: components numbered in the order their first block comes in raster order.
-  const labels = new Int32Array(w * h);
-  const boxes = []; // [top, left, bottom, right] in blocks, inclusive
-  const weight = [];
-  for (let start = 0; start < w * h; start++) {
-    if (!set[start] || labels[start]) continue;
-    const label = boxes.length + 1;
-    const box = [h, w, -1, -1];
-    let sum = 0;
-    const queue = [start];
-    labels[start] = label;
-    while (queue.length) {
-      const at = queue.pop();
-      const y = Math.floor(at / w);
-      const x = at % w;
-      box[0] = Math.min(box[0], y);
-      box[1] = Math.min(box[1], x);
-      box[2] = Math.max(box[2], y);
-      box[3] = Math.max(box[3], x);
-      sum += blockInk[at];
-      for (let dy = -1; dy <= 1; dy++)
-        for (let dx = -1; dx <= 1; dx++) {
-          const yy = y + dy;
-          const xx = x + dx;
-          const next = yy * w + xx;
-          if (yy >= 0 && yy < h && xx >= 0 && xx < w && set[next] && !labels[next]) (labels[next] = label), queue.push(next);
-        }
-    }
-    boxes.push(box);
-    weight.push(sum);
-  }
+  const { labels, boxes, weight } = components(set, w, h, blockInk);
   if (boxes.length === 0) throw new NoDigitError("no digit found: the image is blank");
   // Boxes in full-size pixels, to within factor - 1.
   const full = boxes.map(([t, l, b, r]) => [t * factor, l * factor, Math.min((b + 1) * factor, height) - 1, Math.min((r + 1) * factor, width) - 1]);
@@ -279,15 +319,9 @@ function digitMask(ink, threshold, dropBorder, removed) {
   const heaviest = Math.max(...weight);
   const keep = weight.map((v) => v >= C.SPECK_FRACTION * heaviest);
   let first = weight.indexOf(heaviest);
-  // The biggest is a frame (a circle, a form's box) if none of it lies over the components it holds.
-  const held = weight.flatMap((v, i) => (keep[i] && v >= C.FRAME_HELD * heaviest && encloses(full[first], full[i]) ? [i] : []));
-  if (held.length) {
-    const [top, left] = [Math.min(...held.map((i) => boxes[i][0])), Math.min(...held.map((i) => boxes[i][1]))];
-    const [bottom, right] = [Math.max(...held.map((i) => boxes[i][2])), Math.max(...held.map((i) => boxes[i][3]))];
-    let over = false;
-    for (let y = top; y <= bottom; y++) for (let x = left; x <= right; x++) over ||= labels[y * w + x] === first + 1;
-    if (!over) first = held.reduce((best, i) => (weight[i] > weight[best] ? i : best));
-  }
+  // A circle or a form's box around the digit: the digit is what it holds.
+  const held = frameHeld(labels, w, boxes, first, weight.map((v, i) => keep[i] && v >= C.FRAME_HELD * heaviest));
+  if (held.length) first = held.reduce((best, i) => (weight[i] > weight[best] ? i : best));
   const taken = weight.map(() => false);
   taken[first] = true;
   let box = [...full[first]];
@@ -329,8 +363,8 @@ function transpose(grid) {
   return out;
 }
 
-// ink._level_lines: the set cells of `grid` on lines within LINE_TILT of level covering `length` of its
-// columns, counted in a band 3 rows high after shearing the grid by each slope LINE_STEP apart.
+// ink._level_lines: the bands (3 rows high, across the grid) of lines within LINE_TILT of level whose set
+// cells cover `length` of the grid's columns, counted after shearing it by each slope LINE_STEP apart.
 function levelLines(grid, length) {
   const { data, width, height } = grid;
   const band = new Uint8Array(data.length);
@@ -355,9 +389,7 @@ function levelLines(grid, length) {
       if (count >= length) for (let x = 0; x < width; x++) found[(at[x] + pad) * width + x] = 1;
     }
   }
-  const out = { data: new Uint8Array(data.length), width, height };
-  for (let i = 0; i < data.length; i++) out.data[i] = found[i + pad * width] && data[i];
-  return out;
+  return { data: found.slice(pad * width, (pad + height) * width), width, height };
 }
 
 // ink.printed_lines: the pixels (Uint8Array) of printed lines through or beside the digit, to leave out.
@@ -401,29 +433,17 @@ function printedLines(ink, threshold) {
   const [top, left, bottom, right] = extent(digit, 0);
   const past = ((C.RULE_LENGTH - 1) / 2) * Math.max(bottom - top, right - left);
   // Each line (8-connected cells of `found`) passing the digit at both ends, level or plumb, is printed.
-  const printed = new Uint8Array(found.data.length);
-  const seen = new Uint8Array(found.data.length);
-  for (let start = 0; start < found.data.length; start++) {
-    if (!found.data[start] || seen[start]) continue;
-    const cells = [start];
-    seen[start] = 1;
-    let [first, firstCol, last, lastCol] = [Infinity, Infinity, -1, -1];
-    for (let k = 0; k < cells.length; k++) {
-      const [y, x] = [Math.floor(cells[k] / found.width), cells[k] % found.width];
-      [first, firstCol, last, lastCol] = [Math.min(first, y), Math.min(firstCol, x), Math.max(last, y), Math.max(lastCol, x)];
-      for (let dy = -1; dy <= 1; dy++)
-        for (let dx = -1; dx <= 1; dx++) {
-          const [yy, xx] = [y + dy, x + dx];
-          const next = yy * found.width + xx;
-          if (yy >= 0 && yy < found.height && xx >= 0 && xx < found.width && found.data[next] && !seen[next]) (seen[next] = 1), cells.push(next);
-        }
-    }
+  const { labels, boxes } = components(found.data, found.width, found.height, found.data);
+  const printed = boxes.map(([first, firstCol, last, lastCol]) => {
     const across = firstCol * fine <= left - past && (lastCol + 1) * fine - 1 >= right + past;
     const down = first * fine <= top - past && (last + 1) * fine - 1 >= bottom + past;
-    if (across || down) for (const cell of cells) printed[cell] = 1;
-  }
+    return across || down;
+  });
   for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++) removed[y * width + x] &&= printed[Math.floor(y / fine) * found.width + Math.floor(x / fine)];
+    for (let x = 0; x < width; x++) {
+      const label = labels[Math.floor(y / fine) * found.width + Math.floor(x / fine)];
+      removed[y * width + x] &&= label && printed[label - 1] ? 1 : 0;
+    }
   return removed;
 }
 

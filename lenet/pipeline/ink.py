@@ -223,6 +223,8 @@ def digit_ink(ink: np.ndarray, drop_border: bool = True, near: float = NEAR) -> 
         # digit. Sought on the whole picture, as the browser edition does.
         mask &= ~printed_lines(ink > threshold, ink, near)[window]
     keep = digit_mask(mask, inked, drop_border, near, factor)
+    if drop_border and (apart := joined_apart(keep, inked)).any():
+        keep = digit_mask(mask & ~apart, inked, drop_border, near, factor)
     rims = max_filter(torch.from_numpy(keep.astype(np.float32)), 3).numpy()
     digit = np.zeros_like(ink)
     digit[window] = np.clip(inked / core, 0.0, 1.0) * rims
@@ -246,7 +248,7 @@ def printed_lines(mask: np.ndarray, ink: np.ndarray, near: float) -> np.ndarray:
         return nothing
     fine = max(1, math.ceil(max(mask.shape) / LINE_SIDE))
     small = reduce_mask(mask, fine)  # a line 1 px thick stays whole at this size
-    found = _level_lines(small, width / fine) | _level_lines(small.T, height / fine).T  # (h, w)
+    found = _level_lines(small, width / fine) | _level_lines(small.T, height / fine).T  # (h, w) bands
     on_lines = expand(found, fine, mask.shape) & mask
     lines = on_lines & ~_crossed(on_lines, mask & ~on_lines, LINE_BAND * fine)
     try:
@@ -265,6 +267,48 @@ def printed_lines(mask: np.ndarray, ink: np.ndarray, near: float) -> np.ndarray:
         ):
             printed.append(i)
     return expand(np.isin(labels, printed) & found, fine, mask.shape) & lines
+
+
+def joined_apart(digit: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    """(H, W) bool: a frame around the digit or a line under it, among the components of the `digit`
+    mask at full size, or nothing. digit_mask labels a reduced copy, on which strokes 3 px apart join
+    (so a broken stroke stays whole), and so do a circle or an underline drawn close to the digit;
+    apart here, digit_mask's rules for them apply again."""
+    labels, count = ndimage.label(digit, structure=EIGHT_CONNECTED)
+    nothing = np.zeros_like(digit)
+    if count < 2:
+        return nothing
+    weight = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]  # ink per component
+    objects = ndimage.find_objects(labels)
+    boxes = np.array([[rows.start, cols.start, rows.stop - 1, cols.stop - 1] for rows, cols in objects])
+    seed = int(np.argmax(weight))
+    kept = weight >= SPECK_FRACTION * weight[seed]
+    if frame_held(labels, objects, seed, kept & (weight >= FRAME_HELD * weight[seed])):
+        return labels == seed + 1
+    for i in np.flatnonzero(kept):
+        rest = boxes[kept & (np.arange(count) != i)]
+        if len(rest) and underline(boxes[i], np.concatenate([rest[:, :2].min(0), rest[:, 2:].max(0)])):
+            return labels == i + 1
+    return nothing
+
+
+def frame_held(labels: np.ndarray, objects: list, seed: int, big: np.ndarray) -> list[int]:
+    """The components a frame `seed` holds, or none if it is no frame (labels: seed + 1; objects:
+    ndimage.find_objects of labels). A frame encloses some of the `big` components (bool per
+    component), and none of it lies over the box of those it encloses."""
+    box = _box(objects[seed])
+    held = [i for i in np.flatnonzero(big) if encloses(box, _box(objects[i]))]
+    if not held:
+        return []
+    rows = slice(min(objects[i][0].start for i in held), max(objects[i][0].stop for i in held))
+    cols = slice(min(objects[i][1].start for i in held), max(objects[i][1].stop for i in held))
+    return [] if (labels[rows, cols] == seed + 1).any() else held
+
+
+def _box(object_slices: tuple[slice, slice]) -> np.ndarray:
+    """[top, left, bottom, right], inclusive, of ndimage.find_objects' slices (in their own cells)."""
+    rows, cols = object_slices
+    return np.array([rows.start, cols.start, rows.stop - 1, cols.stop - 1])
 
 
 def _crossed(lines: np.ndarray, rest: np.ndarray, longest: int) -> np.ndarray:
@@ -290,9 +334,10 @@ def expand(small: np.ndarray, factor: int, shape: tuple[int, ...]) -> np.ndarray
 
 
 def _level_lines(mask: np.ndarray, length: float) -> np.ndarray:
-    """(h, w) bool -> (h, w) bool: the ink of `mask` on lines within LINE_TILT of level that cover
-    `length` of its columns. Each slope LINE_STEP apart shears the mask so that its lines lie along
-    rows; a row's ink is then counted in a band 3 rows high, which a line between two slopes stays in."""
+    """(h, w) bool -> (h, w) bool: the bands, 3 rows high and across the whole mask, of lines within
+    LINE_TILT of level whose ink covers `length` of its columns. Each slope LINE_STEP apart shears the
+    mask so that its lines lie along rows; a row's ink is counted in its band, which a line between
+    two slopes stays in. A line's band is whole where its ink has gaps (crossed by another line)."""
     height, width = mask.shape
     band = mask.copy()
     band[1:] |= mask[:-1]
@@ -308,7 +353,7 @@ def _level_lines(mask: np.ndarray, length: float) -> np.ndarray:
     index = np.clip(np.arange(height + 2 * pad)[None, :, None] + offset[:, None, :], 0, height + 2 * pad - 1)
     across = padded[index, columns].sum(2) >= length  # (S, h + 2 pad): the sheared rows that are lines
     found[index[across], columns] = True
-    return found[pad:-pad] & mask
+    return found[pad:-pad]
 
 
 def encloses(outer: np.ndarray, inner: np.ndarray) -> bool:
@@ -352,6 +397,7 @@ def digit_mask(
         raise NoDigitError("no digit found: the image is blank")
     block_ink = block_sums(np.where(mask, ink, 0).astype(np.float32), factor).numpy()  # (h, w)
     weight = np.bincount(labels.ravel(), weights=block_ink.ravel(), minlength=count + 1)[1:]  # ink per component
+    objects = ndimage.find_objects(labels)
     boxes = np.array(  # [top, left, bottom, right] in full-size pixels, inclusive
         [
             [
@@ -360,7 +406,7 @@ def digit_mask(
                 min(rows.stop * factor, height) - 1,
                 min(cols.stop * factor, width) - 1,
             ]
-            for rows, cols in ndimage.find_objects(labels)
+            for rows, cols in objects
         ]
     )
     if drop_border:
@@ -382,13 +428,8 @@ def digit_mask(
     # but no printed line or frame.
     seed = int(np.argmax(weight))
     big = keep & (weight >= FRAME_HELD * weight[seed])
-    held = [i for i in np.flatnonzero(big) if encloses(boxes[seed], boxes[i])]
-    if held:  # the biggest is a frame (a circle, a form's box) if none of it lies over what it holds
-        objects = ndimage.find_objects(labels)
-        rows = slice(min(objects[i][0].start for i in held), max(objects[i][0].stop for i in held))
-        cols = slice(min(objects[i][1].start for i in held), max(objects[i][1].stop for i in held))
-        if not (labels[rows, cols] == seed + 1).any():
-            seed = max(held, key=lambda i: weight[i])
+    if held := frame_held(labels, objects, seed, big):  # a circle or a form's box: the digit is what it holds
+        seed = max(held, key=lambda i: weight[i])
     taken = np.zeros_like(keep)
     taken[seed] = True
     box = boxes[seed].copy()
