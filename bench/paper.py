@@ -1,9 +1,10 @@
 """Top-1 accuracy on photos of digits written on printed paper, each against the same photo on plain paper.
 
-    python -m bench.paper [--per-kind 200] [--seed 0] [--kinds ruled,across,...] [--save DIR]
+    python -m bench.paper [--per-kind 200] [--numbers 100] [--seed 0] [--kinds ruled,...] [--save DIR]
 
 Kinds (testkit/paper.py): ruled (the digit on a notebook's line), across (a big digit across its
 lines), grid (squared paper), underlined and circled (in the same pen), box (a form's printed box).
+Then numbers of 2-6 digits on ruled and squared paper and underlined, read whole by read_number.
 Each photo is paired with its twin without the printing, so the gap between the two columns is
 what the printing costs. Goal: no kind more than 2 points below its plain twin.
 """
@@ -19,7 +20,7 @@ import torch
 from lenet.pipeline.preprocess import ImageError, NoDigitError, preprocess
 from lenet.predict import Predictor
 from lenet.training.data import load_mnist
-from testkit.paper import KINDS, paper_photo
+from testkit.paper import KINDS, NUMBER_KINDS, paper_number, paper_photo
 from testkit.wild import DigitShapes, find_fonts
 
 GOAL = 0.02  # the most a kind may read below its plain twins
@@ -50,9 +51,29 @@ def run_kind(kind: str, predictor: Predictor, shapes: DigitShapes, count: int, s
     return printed_right, plain_right, none
 
 
+def read(predictor: Predictor, data: bytes) -> str:
+    """The number read_number reads, or "" where it finds none."""
+    try:
+        return predictor.read_number(data).number
+    except (ImageError, NoDigitError):
+        return ""
+
+
+def run_numbers(kind: str, predictor: Predictor, shapes: DigitShapes, count: int, seed: int):
+    """(numbers read exactly on printed paper, on plain paper) of `count` pairs."""
+    rng = np.random.default_rng([seed, 100 + NUMBER_KINDS.index(kind)])
+    printed_right = plain_right = 0
+    for _ in range(count):
+        printed, plain, digits = paper_number(shapes, rng, kind)
+        printed_right += read(predictor, printed) == digits
+        plain_right += read(predictor, plain) == digits
+    return printed_right, plain_right
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--per-kind", type=int, default=200, help="photo pairs per kind (default: 200)")
+    parser.add_argument("--numbers", type=int, default=100, help="number photo pairs per kind (default: 100)")
     parser.add_argument("--seed", type=int, default=0, help="generator seed (default: 0)")
     parser.add_argument(
         "--checkpoint", default="checkpoints/lenet5", help="checkpoint folder (default: checkpoints/lenet5)"
@@ -82,6 +103,17 @@ def main() -> None:
             f"{100 * gap:+5.1f}p  {none:8d}",
             flush=True,
         )
+    if args.numbers:
+        print(f"numbers of 2-6 digits, read exactly; {args.numbers} photo pairs per kind")
+        for kind in NUMBER_KINDS:
+            printed_right, plain_right = run_numbers(kind, predictor, shapes, args.numbers, args.seed)
+            gap = (printed_right - plain_right) / args.numbers
+            if gap < -GOAL:
+                missed.append(f"{kind} numbers")
+            print(
+                f"{kind:11} {printed_right / args.numbers:8.1%} {plain_right / args.numbers:7.1%} {100 * gap:+5.1f}p",
+                flush=True,
+            )
     print(
         f"goal: no kind more than {100 * GOAL:.0f} points below plain paper:",
         f"missed by {', '.join(missed)}" if missed else "met",

@@ -13,9 +13,11 @@ import copy
 import numpy as np
 from PIL import Image, ImageDraw
 
+from testkit.numbers import SCALE, number_ink
 from testkit.wild import DigitShapes, Printing, ink_patch, photograph
 
 KINDS = ("ruled", "across", "grid", "underlined", "circled", "box")
+NUMBER_KINDS = ("ruled", "grid", "underlined")  # a number on a notebook's line, on squared paper, underlined
 FRAMED, FRAMED_ROOM = ("underlined", "circled", "box"), 0.45  # kinds drawn around the digit; room they need
 SUPERSAMPLE = 4  # shapes are drawn this much larger and reduced: anti-aliased edges, fractional widths
 
@@ -119,3 +121,15 @@ def paper_photo(shapes: DigitShapes, rng: np.random.Generator, kind: str) -> tup
     printed = printing(kind, digit_height, rng)
     twin = copy.deepcopy(rng)  # the plain photo draws the same numbers
     return photograph(ink, width, height, rng, printed), photograph(ink, width, height, twin), label, source
+
+
+def paper_number(shapes: DigitShapes, rng: np.random.Generator, kind: str) -> tuple[bytes, bytes, str]:
+    """(a photo of a number of 2-6 spaced digits (testkit.numbers) on paper printed with `kind`, the
+    same photo on plain paper, the number's digits)."""
+    ink, digits, _ = number_ink(shapes, rng, int(rng.integers(2, 7)), "spaced")
+    if kind in FRAMED:
+        ink = np.pad(ink, round(FRAMED_ROOM * 28 * SCALE))
+    height, width = int(ink.shape[0] * rng.uniform(2.0, 3.0)), int(ink.shape[1] * rng.uniform(1.2, 1.6))
+    printed = printing(kind, 28 * SCALE, rng)  # digits 28 * SCALE px tall
+    twin = copy.deepcopy(rng)
+    return photograph(ink, width, height, rng, printed), photograph(ink, width, height, twin), digits
