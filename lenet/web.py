@@ -74,6 +74,8 @@ def contract(checkpoint: str | Path, app_url: str | None) -> dict:
             "test_accuracy": metrics.get("test_accuracy"),
         },
         "APP_URL": app_url,
+        "MODEL_FILE": MODEL_FILE,
+        "RUNTIME_FILES": [f"ort/{name}" for name in RUNTIME_FILES],
     }
 
 

@@ -14,7 +14,7 @@ import { fittedDigit, ImageError, NoDigitError } from "./preprocess.js";
 ort.env.wasm.wasmPaths = new URL("./ort/", import.meta.url).href; // the runtime's files, from this site only
 ort.env.wasm.numThreads = 1; // one thread is plenty for LeNet-5 and needs no cross-origin isolation
 
-const session = ort.InferenceSession.create(new URL("./model.onnx", import.meta.url).href, {
+const session = ort.InferenceSession.create(new URL(C.MODEL_FILE, import.meta.url).href, {
   executionProviders: ["wasm"],
 });
 let queue = Promise.resolve(); // one run at a time on the session

@@ -88,8 +88,8 @@ async function loadFailure(error) {
   if (typeof WebAssembly !== "object")
     return ["This browser cannot run the model", "It needs WebAssembly, which is missing or turned off here: try a current Chrome, Edge, Firefox or Safari."];
   for (const [file, what] of [
-    ["model.onnx", "model"],
-    ["ort/ort-wasm-simd-threaded.wasm", "runtime"],
+    [C.MODEL_FILE, "model"],
+    [C.RUNTIME_FILES.find((name) => name.endsWith(".wasm")), "runtime"],
   ]) {
     let response = null;
     try {

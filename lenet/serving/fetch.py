@@ -49,13 +49,18 @@ class FetchError(ValueError):
     """The image could not be had from what the caller named; the message says why, in one line."""
 
 
+def is_data_url(reference: object) -> bool:
+    """Whether `reference` is a data: URL (the image inside the call), not one to fetch."""
+    return isinstance(reference, str) and reference.strip()[:5].lower() == "data:"
+
+
 async def image_bytes(reference: str, max_bytes: int) -> bytes:
     """The bytes of the image `reference` names: a data: URL (base64, at most INLINE_BYTES) or an
     http(s) URL (at most `max_bytes`, fetched within TIMEOUT seconds in all)."""
     if not isinstance(reference, str) or not reference.strip():
         raise FetchError(f"no image: {EXPECTED}")
     reference = reference.strip()
-    if reference[:5].lower() == "data:":
+    if is_data_url(reference):
         return _data_url(reference, min(max_bytes, INLINE_BYTES))
     if reference.split(":", 1)[0].lower() in ("http", "https"):
         try:

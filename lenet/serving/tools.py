@@ -8,7 +8,7 @@ from collections.abc import Callable
 import anyio
 
 from lenet.pipeline.preprocess import ImageError, NoDigitError
-from lenet.serving.fetch import FetchError, image_bytes
+from lenet.serving.fetch import FetchError, image_bytes, is_data_url
 from lenet.serving.pool import WorkerError
 
 BUSY_SECONDS = 5.0  # how long a tool call waits for one of its slots before it is told the app is busy
@@ -25,7 +25,7 @@ async def answer(
     which waits for a worker process, runs in a thread once one of `slots` is free. The slots are the
     tools' bound, whatever route calls them: beyond them, callers wait BUSY_SECONDS at most and are
     told the app is busy, instead of lining up ahead of the page's own requests."""
-    fetching = isinstance(image, str) and image.strip()[:5].lower() != "data:"
+    fetching = isinstance(image, str) and not is_data_url(image)
     try:
         if fetching and not await _taken(fetches):
             return json.dumps({"error": BUSY})
