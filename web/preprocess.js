@@ -180,8 +180,9 @@ function inkThreshold(ink) {
   return [Math.max(floor, paper + 0.45 * (core - paper)), core];
 }
 
-// digit_ink(): the digit's ink alone (specks, far-off marks and, for photos, whatever touches the
-// border dropped), scaled so its strokes' cores are 1; and the level of its strokes' edge.
+// digit_ink(): the digit's ink alone (specks, far-off marks, printed lines, frames and underlines and,
+// for photos, whatever touches the border and printed lines through the digit dropped), scaled so its
+// strokes' cores are 1; and the level of its strokes' edge.
 export function digitInk(ink, dropBorder) {
   const [threshold, core] = inkThreshold(ink);
   const lines = dropBorder ? printedLines(ink, threshold) : null;

@@ -1,4 +1,4 @@
-"""Where the ink is: lighting and colour casts flattened, polarity detected, specks and edges dropped."""
+"""Where the ink is: lighting and colour casts flattened, polarity detected, specks, edges and printing dropped."""
 
 from __future__ import annotations
 
@@ -206,9 +206,10 @@ def digit_ink(ink: np.ndarray, drop_border: bool = True, near: float = NEAR) -> 
     """(H, W) ink -> ((H, W) float32 ink of the digit alone, scaled so its strokes' cores are 1;
     the level of the strokes' edge in it).
 
-    Specks, far-off marks (farther than `near` times the digit's size) and (for photos) shadows'
-    and paper's edges, which touch the picture's border, are zeroed; the kept strokes keep their
-    anti-aliased rims. Raises NoDigitError.
+    Specks, far-off marks (farther than `near` times the digit's size), printed lines beside the
+    digit, frames around it and lines under it, and (for photos) shadows' and paper's edges, which
+    touch the picture's border, and printed lines through the digit are zeroed; the kept strokes
+    keep their anti-aliased rims. Raises NoDigitError.
     """
     # A drawing covers a fraction of its canvas: everything below runs on the box of its ink alone.
     factor = label_factor(ink.shape)
@@ -217,7 +218,8 @@ def digit_ink(ink: np.ndarray, drop_border: bool = True, near: float = NEAR) -> 
     inked = ink[window]
     mask = inked > threshold
     rows, cols = window
-    tall, wide = rows.stop - rows.start + 2 * factor, cols.stop - cols.start + 2 * factor  # blocks, rounded up
+    # The most a line in the window could cover, with the blocks it is counted in rounded up.
+    tall, wide = rows.stop - rows.start + 2 * factor, cols.stop - cols.start + 2 * factor
     if drop_border and (tall >= LINE_SPAN * ink.shape[0] or wide >= LINE_SPAN * ink.shape[1]):
         # A photo with ink across it: a notebook's ruling or margin, or a grid, may run through the
         # digit. Sought on the whole picture, as the browser edition does.
@@ -258,7 +260,7 @@ def printed_lines(mask: np.ndarray, ink: np.ndarray, near: float) -> np.ndarray:
     rows, cols = np.flatnonzero(digit.any(1)), np.flatnonzero(digit.any(0))
     past = (RULE_LENGTH - 1) / 2 * max(rows[-1] - rows[0], cols[-1] - cols[0])
     labels, _ = ndimage.label(found, structure=EIGHT_CONNECTED)
-    printed = [0]
+    printed = []
     for i, (down, across) in enumerate(ndimage.find_objects(labels), start=1):
         first_row, last_row = down.start * fine, down.stop * fine - 1  # full-size pixels
         first_col, last_col = across.start * fine, across.stop * fine - 1
@@ -425,7 +427,7 @@ def digit_mask(
             weight[~inner] = 0
     keep = weight >= SPECK_FRACTION * weight.max()
     # Grow the digit from its biggest stroke: take in every kept component near what is taken so far,
-    # but no printed line or frame.
+    # but no printed line, frame or underline.
     seed = int(np.argmax(weight))
     big = keep & (weight >= FRAME_HELD * weight[seed])
     if held := frame_held(labels, objects, seed, big):  # a circle or a form's box: the digit is what it holds
