@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from testkit.render import DIGITS, draw, photo_bytes
+from testkit.render import DIGITS, blank_page, draw, photo_bytes
 
 UNREADABLE, NO_DIGIT = "unreadable", "no digit"
 
@@ -91,4 +91,6 @@ def make_bad_files(folder: Path) -> list[Case]:
     add("white.png", encode(Image.new("RGB", (400, 300), "white"), "PNG"), NO_DIGIT)
     add("black.png", encode(Image.new("RGB", (400, 300), "black"), "PNG"), NO_DIGIT)
     add("transparent.png", encode(Image.new("RGBA", (400, 300), (255, 255, 255, 0)), "PNG"), NO_DIGIT)
+    add("ruled-page.png", encode(blank_page(grid=False), "PNG"), NO_DIGIT)  # only printed lines
+    add("squared-page.png", encode(blank_page(grid=True), "PNG"), NO_DIGIT)
     return made

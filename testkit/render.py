@@ -135,6 +135,17 @@ def printed_page(label: int, printed: str) -> Image.Image:
     return Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1))
 
 
+def blank_page(grid: bool) -> Image.Image:
+    """A page of ruled paper with a red margin, or of squared paper, with nothing written on it."""
+    page = Image.new("RGB", (600, 400), (250, 248, 240))
+    pen = ImageDraw.Draw(page)
+    for y in range(20, 400, 40):
+        pen.line((0, y, 600, y), fill=(100, 140, 220), width=3)
+    for x in range(20, 600, 40) if grid else (80,):
+        pen.line((x, 0, x, 400), fill=(100, 140, 220) if grid else (220, 80, 90), width=3)
+    return page
+
+
 def shadowed_page(label: int, softness: float, edge: float) -> Image.Image:
     """A dark pen digit on a page lit at its top left and, past a soft diagonal edge `edge` px in,
     in a shadow that takes 55% of the light (a hand or a phone held over the page): most of the

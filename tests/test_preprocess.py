@@ -16,7 +16,16 @@ from lenet.pipeline.strokes import DISK_RADIUS, _disk, dilate, erode, normalize_
 from lenet.predict import Predictor
 from testkit.paper import KINDS as PAPER_KINDS
 from testkit.paper import paper_photo
-from testkit.render import PRINTED, draw, encode, photo_bytes, printed_page, shadowed_page, sketch_value
+from testkit.render import (
+    PRINTED,
+    blank_page,
+    draw,
+    encode,
+    photo_bytes,
+    printed_page,
+    shadowed_page,
+    sketch_value,
+)
 from testkit.wild import DigitShapes, find_fonts
 
 
@@ -237,6 +246,17 @@ def test_printed_lines_through_a_digit_are_left_out_and_its_strokes_are_not():
     one[5:195, 50:65] = 1.0  # a 1 from top to bottom
     for case in (seven, one):
         assert not printed_lines(case > 0.5, case, NEAR).any()
+
+
+@pytest.mark.parametrize("grid", [False, True])
+def test_a_blank_page_of_ruled_or_squared_paper_is_no_digit(predictor, grid):
+    """Its lines are all there is: "no digit found", where a guess was read from the lines before.
+    One line alone could be the digit (a 1 filling a tight crop) and is still read."""
+    with pytest.raises(NoDigitError, match="only printed lines"):
+        preprocess(encode(blank_page(grid)))
+    one = Image.new("RGB", (120, 200), "white")
+    ImageDraw.Draw(one).line((60, 4, 60, 196), fill="black", width=14)
+    assert predictor.predict(encode(one)).label == "1"
 
 
 def test_a_frame_holding_more_ink_than_its_digit_and_an_underline_are_left_out():

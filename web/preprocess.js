@@ -402,7 +402,7 @@ function printedLines(ink, threshold) {
   const lines = (grid, factor) => {
     const across = levelLines(grid, wide / factor);
     const down = transpose(levelLines(transpose(grid), tall / factor));
-    return { data: across.data.map((v, i) => v | down.data[i]), width: grid.width, height: grid.height };
+    return { data: across.data.map((v, i) => v | down.data[i]), width: grid.width, height: grid.height, across, down };
   };
   const glance = Math.max(1, Math.ceil(Math.max(width, height) / C.LINE_GLANCE)); // a first look
   if (!lines(reduceMask(mask, width, height, glance), glance).data.some((v) => v)) return nothing;
@@ -424,17 +424,20 @@ function printedLines(ink, threshold) {
   const removed = new Uint8Array(width * height);
   for (let y = 0; y < height; y++)
     for (let x = 0; x < width; x++) removed[y * width + x] = onLine(y, x) && !crossed(y, x, 1, 0) && !crossed(y, x, 0, 1) ? 1 : 0;
+  const { labels, boxes } = components(found.data, found.width, found.height, found.data); // the lines
   let digit;
   try {
     digit = digitMask(ink, threshold, true, removed);
   } catch (error) {
-    if (error instanceof NoDigitError) return nothing; // nothing but lines: they are the digit
-    throw error;
+    if (!(error instanceof NoDigitError)) throw error;
+    // Nothing but lines: a page of ruling or a grid (two parallel lines or more), or a line or two that are the digit.
+    const count = (band) => components(band.data, band.width, band.height, band.data).boxes.length;
+    if (Math.max(count(found.across), count(found.down)) > 1) throw new NoDigitError("no digit found: only printed lines (ruled or squared paper)");
+    return nothing;
   }
   const [top, left, bottom, right] = extent(digit, 0);
   const past = ((C.RULE_LENGTH - 1) / 2) * Math.max(bottom - top, right - left);
   // Each line (8-connected cells of `found`) passing the digit at both ends, level or plumb, is printed.
-  const { labels, boxes } = components(found.data, found.width, found.height, found.data);
   const printed = boxes.map(([first, firstCol, last, lastCol]) => {
     const across = firstCol * fine <= left - past && (lastCol + 1) * fine - 1 >= right + past;
     const down = first * fine <= top - past && (last + 1) * fine - 1 >= bottom + past;

@@ -240,7 +240,8 @@ def printed_lines(mask: np.ndarray, ink: np.ndarray, near: float) -> np.ndarray:
     reaches past the digit's box at both ends by (RULE_LENGTH - 1) / 2 of the digit's size (as
     printed_line asks of a line that does not touch it). So a tightly cropped 1 or the bar of a 7 is
     not one. Where a stroke crosses a line, the pixels between the stroke's two sides stay the stroke's.
-    `ink` and `near` are digit_mask's.
+    `ink` and `near` are digit_mask's. Raises NoDigitError for a picture of two or more parallel
+    lines and nothing else: a blank page of ruled or squared paper.
     """
     nothing = np.zeros_like(mask)
     height, width = mask.shape[0] * LINE_SPAN, mask.shape[1] * LINE_SPAN  # the least length of a line, each way
@@ -250,16 +251,19 @@ def printed_lines(mask: np.ndarray, ink: np.ndarray, near: float) -> np.ndarray:
         return nothing
     fine = max(1, math.ceil(max(mask.shape) / LINE_SIDE))
     small = reduce_mask(mask, fine)  # a line 1 px thick stays whole at this size
-    found = _level_lines(small, width / fine) | _level_lines(small.T, height / fine).T  # (h, w) bands
+    across, down = _level_lines(small, width / fine), _level_lines(small.T, height / fine).T  # (h, w) bands
+    found = across | down
     on_lines = expand(found, fine, mask.shape) & mask
     lines = on_lines & ~_crossed(on_lines, mask & ~on_lines, LINE_BAND * fine)
+    labels, _ = ndimage.label(found, structure=EIGHT_CONNECTED)
     try:
         digit = digit_mask(mask & ~lines, ink, True, near)
-    except NoDigitError:  # nothing but lines: they are the digit
+    except NoDigitError:  # nothing but lines: a page of ruling or a grid, or a line or two that are the digit
+        if max(ndimage.label(band, structure=EIGHT_CONNECTED)[1] for band in (across, down)) > 1:
+            raise NoDigitError("no digit found: only printed lines (ruled or squared paper)") from None
         return nothing
     rows, cols = np.flatnonzero(digit.any(1)), np.flatnonzero(digit.any(0))
     past = (RULE_LENGTH - 1) / 2 * max(rows[-1] - rows[0], cols[-1] - cols[0])
-    labels, _ = ndimage.label(found, structure=EIGHT_CONNECTED)
     printed = []
     for i, (down, across) in enumerate(ndimage.find_objects(labels), start=1):
         first_row, last_row = down.start * fine, down.stop * fine - 1  # full-size pixels
