@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bench.numbers import read
 from lenet.pipeline.preprocess import ImageError, NoDigitError, preprocess
 from lenet.predict import Predictor
 from lenet.training.data import load_mnist
@@ -49,14 +50,6 @@ def run_kind(kind: str, predictor: Predictor, shapes: DigitShapes, count: int, s
             (save / kind).mkdir(parents=True, exist_ok=True)
             (save / kind / f"{i:04d}-{source}-label{label}-read{on_printed}.jpg").write_bytes(printed)
     return printed_right, plain_right, none
-
-
-def read(predictor: Predictor, data: bytes) -> str:
-    """The number read_number reads, or "" where it finds none."""
-    try:
-        return predictor.read_number(data).number
-    except (ImageError, NoDigitError):
-        return ""
 
 
 def run_numbers(kind: str, predictor: Predictor, shapes: DigitShapes, count: int, seed: int):

@@ -247,13 +247,15 @@ function components(set, w, h, values) {
   return { labels, boxes, weight };
 }
 
+// ink._union: the one box [top, left, bottom, right] around `boxes`.
+const union = (boxes) => [0, 1, 2, 3].map((k) => (k < 2 ? Math.min : Math.max)(...boxes.map((box) => box[k])));
+
 // ink.frame_held: the components (indices) a frame `seed` holds, or [] if it is no frame: it encloses
 // some of the `big` ones, and none of its cells lie over their box.
 function frameHeld(labels, w, boxes, seed, big) {
   const held = boxes.flatMap((box, i) => (big[i] && encloses(boxes[seed], box) ? [i] : []));
   if (!held.length) return [];
-  const [top, left] = [Math.min(...held.map((i) => boxes[i][0])), Math.min(...held.map((i) => boxes[i][1]))];
-  const [bottom, right] = [Math.max(...held.map((i) => boxes[i][2])), Math.max(...held.map((i) => boxes[i][3]))];
+  const [top, left, bottom, right] = union(held.map((i) => boxes[i]));
   for (let y = top; y <= bottom; y++) for (let x = left; x <= right; x++) if (labels[y * w + x] === seed + 1) return [];
   return held;
 }
@@ -271,8 +273,7 @@ function joinedApart(mask, ink) {
   for (let i = 0; i < boxes.length && apart < 0; i++) {
     const rest = boxes.filter((_, j) => kept[j] && j !== i);
     if (!kept[i] || !rest.length) continue;
-    const box = [Math.min(...rest.map((b) => b[0])), Math.min(...rest.map((b) => b[1])), Math.max(...rest.map((b) => b[2])), Math.max(...rest.map((b) => b[3]))];
-    if (underline(boxes[i], box)) apart = i;
+    if (underline(boxes[i], union(rest))) apart = i;
   }
   return apart < 0 ? null : labels.map((label) => (label === apart + 1 ? 1 : 0));
 }

@@ -286,14 +286,14 @@ def joined_apart(digit: np.ndarray, ink: np.ndarray) -> np.ndarray:
         return nothing
     weight = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]  # ink per component
     objects = ndimage.find_objects(labels)
-    boxes = np.array([[rows.start, cols.start, rows.stop - 1, cols.stop - 1] for rows, cols in objects])
+    boxes = np.array([_box(slices) for slices in objects])
     seed = int(np.argmax(weight))
     kept = weight >= SPECK_FRACTION * weight[seed]
     if frame_held(labels, objects, seed, kept & (weight >= FRAME_HELD * weight[seed])):
         return labels == seed + 1
     for i in np.flatnonzero(kept):
         rest = boxes[kept & (np.arange(count) != i)]
-        if len(rest) and underline(boxes[i], np.concatenate([rest[:, :2].min(0), rest[:, 2:].max(0)])):
+        if len(rest) and underline(boxes[i], _union(rest)):
             return labels == i + 1
     return nothing
 
@@ -306,15 +306,19 @@ def frame_held(labels: np.ndarray, objects: list, seed: int, big: np.ndarray) ->
     held = [i for i in np.flatnonzero(big) if encloses(box, _box(objects[i]))]
     if not held:
         return []
-    rows = slice(min(objects[i][0].start for i in held), max(objects[i][0].stop for i in held))
-    cols = slice(min(objects[i][1].start for i in held), max(objects[i][1].stop for i in held))
-    return [] if (labels[rows, cols] == seed + 1).any() else held
+    top, left, bottom, right = _union(np.array([_box(objects[i]) for i in held]))
+    return [] if (labels[top : bottom + 1, left : right + 1] == seed + 1).any() else held
 
 
 def _box(object_slices: tuple[slice, slice]) -> np.ndarray:
     """[top, left, bottom, right], inclusive, of ndimage.find_objects' slices (in their own cells)."""
     rows, cols = object_slices
     return np.array([rows.start, cols.start, rows.stop - 1, cols.stop - 1])
+
+
+def _union(boxes: np.ndarray) -> np.ndarray:
+    """(N, 4) boxes [top, left, bottom, right] -> the one box around them all."""
+    return np.concatenate([boxes[:, :2].min(0), boxes[:, 2:].max(0)])
 
 
 def _crossed(lines: np.ndarray, rest: np.ndarray, longest: int) -> np.ndarray:
