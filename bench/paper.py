@@ -75,6 +75,8 @@ def main() -> None:
     parser.add_argument("--kinds", default=",".join(KINDS), help=f"comma-separated kinds (default: {','.join(KINDS)})")
     parser.add_argument("--save", type=Path, default=None, help="write every photo read wrong here")
     args = parser.parse_args()
+    if args.per_kind < 1 or args.numbers < 0:
+        parser.error("--per-kind must be 1 or more and --numbers 0 or more")
     kinds = args.kinds.split(",")
     if unknown := sorted(set(kinds) - set(KINDS)):
         parser.error(f"unknown kind {', '.join(unknown)}; choose from {', '.join(KINDS)}")

@@ -120,6 +120,8 @@ def main() -> None:
     parser.add_argument("--save", type=Path, default=None, help="write the first and every wrong image here")
     parser.add_argument("--figure", type=Path, default=None, help="also write a before/after figure (PNG) here")
     args = parser.parse_args()
+    if args.per_set < 1:
+        parser.error("--per-set must be 1 or more")
 
     torch.set_grad_enabled(False)
     predictor = Predictor.from_checkpoint(args.checkpoint)
