@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
+from lenet.numbers import NUMBER_NEAR
 from lenet.pipeline.decode import _bounded, _bounded_strokes
 from lenet.pipeline.ink import NEAR, digit_ink, digit_mask, ink_map, ink_threshold, max_filter, printed_lines
 from lenet.pipeline.preprocess import ImageError, NoDigitError, decode, preprocess
@@ -176,7 +177,9 @@ def test_the_digit_is_its_biggest_component_and_what_touches_it_diagonally():
 @pytest.mark.parametrize("printed", PRINTED)
 def test_printed_lines_and_frames_beside_a_digit_are_not_part_of_it(predictor, printed):
     """A form's box, a circle drawn around the digit, a notebook's margin: a review's renderings
-    read 22-72% on such pages (a circled 1 read as 0, the margin joined to a 2). Each is left out now."""
+    read 22-72% on such pages (a circled 1 read as 0, the margin joined to a 2). Each is left out now,
+    and so is an underline sloping up past the digit's lowest point (it was kept, as no box-wise
+    underline, until an underline was looked for column by column)."""
     for label in (0, 1, 4, 7):
         assert predictor.predict(encode(printed_page(label, printed))).label == str(label), (printed, label)
 
@@ -246,6 +249,42 @@ def test_printed_lines_through_a_digit_are_left_out_and_its_strokes_are_not():
     one[5:195, 50:65] = 1.0  # a 1 from top to bottom
     for case in (seven, one):
         assert not printed_lines(case > 0.5, case, NEAR).any()
+
+
+def test_ruling_through_a_number_as_wide_as_most_of_its_photo_is_left_out():
+    """A number's ink is several digits wide: ruling across a photo a third wider than the number
+    cannot pass it by a quarter of that width at both ends, but passes each digit (by its height),
+    and is left out, the 1s kept."""
+    ink = np.zeros((300, 500), np.float32)
+    for row in (60, 130, 200, 270):
+        ink[row : row + 3] = 0.6  # ruling, the whole width
+    for left in range(90, 431, 85):
+        ink[100:190, left : left + 12] = 1.0  # five 1s, 90 px tall, from column 90 to 441: crossing a line
+    mask = ink > 0.3
+    lines = printed_lines(mask, ink, NUMBER_NEAR)
+    assert lines[130:133, :80].all() and lines[130:133, 450:].all() and lines[200:203].any()
+    digits, _ = digit_ink(ink, drop_border=True, near=NUMBER_NEAR)
+    ones = np.r_[100:120, 140:190]  # rows of the 1s away from the line they cross
+    assert (digits[ones][:, 90:431:85] > 0).all() and not digits[130:133, :80].any()
+
+
+def test_an_underline_shorter_than_its_number_and_sloping_past_its_lowest_digit_is_left_out():
+    """A number's underline need not span the whole number, nor sit below all of its digits' box: it
+    lies under each digit in its columns, and is left out. A digit joined to it makes it no thin
+    line: then nothing is left out (a digit is never lost with it)."""
+    canvas = Image.new("L", (600, 500), 0)
+    pen = ImageDraw.Draw(canvas)
+    for left, bottom in ((100, 300), (200, 322), (300, 300), (400, 300)):
+        pen.line((left + 25, bottom - 100, left + 25, bottom), fill=255, width=10)  # 1s, not on one level
+    pen.line((130, 335, 470, 310), fill=255, width=6)  # from the first 1's middle, up past the second's foot
+    underlined = np.asarray(canvas, dtype=np.float32) / 255
+    digits, _ = digit_ink(underlined, drop_border=True, near=NUMBER_NEAR)
+    line = digits[328:338, 150:170], digits[307:316, 440:460]  # where it runs: (130, 335) to (470, 310)
+    assert not any(part.any() for part in line) and (digits[230:290, 125:430:100] > 0).all()
+    pen.line((425, 200, 425, 312), fill=255, width=10)  # the last 1, down to the line
+    joined = np.asarray(canvas, dtype=np.float32) / 255
+    digits, _ = digit_ink(joined, drop_border=True, near=NUMBER_NEAR)
+    assert (digits[230:290, 125:430:100] > 0).all() and digits[328:338, 150:170].any()
 
 
 @pytest.mark.parametrize("grid", [False, True])

@@ -238,9 +238,9 @@ def test_it_reads_while_the_pen_moves_and_settles_only_on_the_whole_digit(page, 
 def test_the_page_reads_as_the_server_does(page, site, mnist_test):
     """Parity: 300 drawn digits rendered by the test suite (bench.wild's sketches: brushes 4-40 px on
     800x800, 25-90% tall, anywhere), 60 pasted MNIST digits (clean pictures of either polarity) and
-    4 pages half in shadow (testkit.render.shadowed_page), 6 with a box, a circle or a margin line
-    beside the digit (printed_page) and 12 photos on printed paper (testkit.paper: ruled, squared,
-    underlined, circled, boxed), these all read right, read by the page and by
+    4 pages half in shadow (testkit.render.shadowed_page), 8 with a box, a circle, a margin line or a
+    sloping underline beside the digit (printed_page) and 12 photos on printed paper (testkit.paper:
+    ruled, squared, underlined, circled, boxed), these all read right, read by the page and by
     Predictor.predict: the top-1 agrees on 99% or more, and the 28x28 inputs differ by at most 8
     grey levels on average."""
     url, _ = site

@@ -251,13 +251,22 @@ function components(set, w, h, values) {
 const union = (boxes) => [0, 1, 2, 3].map((k) => (k < 2 ? Math.min : Math.max)(...boxes.map((box) => box[k])));
 
 // ink.frame_held: the components (indices) a frame `seed` holds, or [] if it is no frame: it encloses
-// some of the `big` ones, and none of its cells lie over their box.
+// some of the `big` ones, none of its cells lie over their box, and some lie on each side of that box.
 function frameHeld(labels, w, boxes, seed, big) {
   const held = boxes.flatMap((box, i) => (big[i] && encloses(boxes[seed], box) ? [i] : []));
   if (!held.length) return [];
   const [top, left, bottom, right] = union(held.map((i) => boxes[i]));
-  for (let y = top; y <= bottom; y++) for (let x = left; x <= right; x++) if (labels[y * w + x] === seed + 1) return [];
-  return held;
+  const sides = [false, false, false, false]; // above, below, left, right of the box of those it holds
+  for (let y = 0; y < labels.length / w; y++)
+    for (let x = 0; x < w; x++) {
+      if (labels[y * w + x] !== seed + 1) continue;
+      const inColumns = x >= left && x <= right;
+      const inRows = y >= top && y <= bottom;
+      if (inRows && inColumns) return [];
+      if (inColumns) sides[y < top ? 0 : 1] = true;
+      if (inRows) sides[x < left ? 2 : 3] = true;
+    }
+  return sides.every(Boolean) ? held : [];
 }
 
 // ink.joined_apart: a frame around the digit or a line under it among the full-size components of the
@@ -271,11 +280,37 @@ function joinedApart(mask, ink) {
   let apart = -1;
   if (frameHeld(labels, width, boxes, seed, weight.map((v, i) => kept[i] && v >= C.FRAME_HELD * weight[seed])).length) apart = seed;
   for (let i = 0; i < boxes.length && apart < 0; i++) {
-    const rest = boxes.filter((_, j) => kept[j] && j !== i);
-    if (!kept[i] || !rest.length) continue;
-    if (underline(boxes[i], union(rest))) apart = i;
+    if (!kept[i]) continue;
+    const inColumns = (box, j) => kept[j] && j !== i && box[1] <= boxes[i][3] && box[3] >= boxes[i][1];
+    const over = boxes.flatMap((box, j) => (inColumns(box, j) ? [j] : []));
+    if (over.length && underlines(labels, width, height, boxes, i, over)) apart = i;
   }
   return apart < 0 ? null : labels.map((label) => (label === apart + 1 ? 1 : 0));
+}
+
+// ink._underlines: whether component `line` (an index) is a line under the components `over`, those in its
+// columns: UNDERLINE_ASPECT times wider than tall, as wide as the widest of them, and wholly below them, or
+// below them column by column and thin (no column over twice its median thickness + 2).
+function underlines(labels, width, height, boxes, line, over) {
+  const box = boxes[line];
+  const wide = box[3] - box[1];
+  const widest = Math.max(...over.map((j) => boxes[j][3] - boxes[j][1]));
+  if (wide < widest || wide + 1 < C.UNDERLINE_ASPECT * (box[2] - box[0] + 1)) return false;
+  if (box[0] > Math.max(...over.map((j) => boxes[j][2]))) return true; // wholly below them
+  const isOver = new Uint8Array(boxes.length + 1);
+  for (const j of over) isOver[j + 1] = 1;
+  const thickness = [];
+  for (let x = 0; x < width; x++) {
+    let [top, bottom, above] = [height, -1, -1]; // its highest and lowest pixel in the column, the lowest of theirs
+    for (let y = 0; y < height; y++) {
+      const label = labels[y * width + x];
+      if (label === line + 1) [top, bottom] = [Math.min(top, y), y];
+      else if (isOver[label]) above = y;
+    }
+    if (top <= above) return false;
+    if (bottom >= 0) thickness.push(bottom - top + 1);
+  }
+  return Math.max(...thickness) <= 2 * percentile(thickness, 50) + 2;
 }
 
 // ink.underline: a component under the digit's `box`, as wide as it and UNDERLINE_ASPECT times wider than tall.
@@ -437,7 +472,7 @@ function printedLines(ink, threshold) {
     return nothing;
   }
   const [top, left, bottom, right] = extent(digit, 0);
-  const past = ((C.RULE_LENGTH - 1) / 2) * Math.max(bottom - top, right - left);
+  const past = ((C.RULE_LENGTH - 1) / 2) * (bottom - top); // by the digit's height, as in Python
   // Each line (8-connected cells of `found`) passing the digit at both ends, level or plumb, is printed.
   const printed = boxes.map(([first, firstCol, last, lastCol]) => {
     const across = firstCol * fine <= left - past && (lastCol + 1) * fine - 1 >= right + past;

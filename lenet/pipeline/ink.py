@@ -237,9 +237,9 @@ def printed_lines(mask: np.ndarray, ink: np.ndarray, near: float) -> np.ndarray:
     """(H, W) bool: the pixels of `mask` on printed lines through or beside the digit, to be left out.
 
     A line is straight, within LINE_TILT of level or plumb, across LINE_SPAN of the picture, and it
-    reaches past the digit's box at both ends by (RULE_LENGTH - 1) / 2 of the digit's size (as
-    printed_line asks of a line that does not touch it). So a tightly cropped 1 or the bar of a 7 is
-    not one. Where a stroke crosses a line, the pixels between the stroke's two sides stay the stroke's.
+    reaches past the digit's box at both ends by (RULE_LENGTH - 1) / 2 of the digit's height (the
+    length printed_line asks of a line that does not touch it). So a tightly cropped 1 or the bar of
+    a 7 is not one. Where a stroke crosses a line, the pixels between the stroke's two sides stay the stroke's.
     `ink` and `near` are digit_mask's. Raises NoDigitError for a picture of two or more parallel
     lines and nothing else: a blank page of ruled or squared paper.
     """
@@ -263,7 +263,9 @@ def printed_lines(mask: np.ndarray, ink: np.ndarray, near: float) -> np.ndarray:
             raise NoDigitError("no digit found: only printed lines (ruled or squared paper)") from None
         return nothing
     rows, cols = np.flatnonzero(digit.any(1)), np.flatnonzero(digit.any(0))
-    past = (RULE_LENGTH - 1) / 2 * max(rows[-1] - rows[0], cols[-1] - cols[0])
+    # By the height, not the larger side: a number's ink (read_number's) is several digits wide, and
+    # ruling across a photo of it cannot reach past it by a quarter of that width.
+    past = (RULE_LENGTH - 1) / 2 * (rows[-1] - rows[0])
     printed = []
     for i, (down, across) in enumerate(ndimage.find_objects(labels), start=1):
         first_row, last_row = down.start * fine, down.stop * fine - 1  # full-size pixels
@@ -292,22 +294,51 @@ def joined_apart(digit: np.ndarray, ink: np.ndarray) -> np.ndarray:
     if frame_held(labels, objects, seed, kept & (weight >= FRAME_HELD * weight[seed])):
         return labels == seed + 1
     for i in np.flatnonzero(kept):
-        rest = boxes[kept & (np.arange(count) != i)]
-        if len(rest) and underline(boxes[i], _union(rest)):
+        over = np.flatnonzero(kept & (boxes[:, 1] <= boxes[i, 3]) & (boxes[:, 3] >= boxes[i, 1]))  # in its columns
+        if len(over := over[over != i]) and _underlines(labels, boxes, i, over):
             return labels == i + 1
     return nothing
+
+
+def _underlines(labels: np.ndarray, boxes: np.ndarray, line: int, over: np.ndarray) -> bool:
+    """Whether component `line` (an index into `boxes`; labelled line + 1) is a line under the
+    components `over`, those in its columns: as digit_mask's underline() asks, but at least as wide
+    as the widest of them rather than all of them (a number's underline may be shorter than the
+    number, or off to a side), and below them column by column. A sloping underline, or one under a
+    number whose digits do not sit on one level, reaches up past the lowest row of the box around
+    them, yet lies under each of them; a digit joined to it makes it no thin line (no column of a
+    line is over twice its usual thickness, + 2 px)."""
+    box = boxes[line]
+    wide = box[3] - box[1]
+    if wide < (boxes[over, 3] - boxes[over, 1]).max() or wide + 1 < UNDERLINE_ASPECT * (box[2] - box[0] + 1):
+        return False
+    if box[0] > boxes[over, 2].max():  # wholly below them
+        return True
+    rows = np.arange(labels.shape[0])[:, None]
+    mine = labels == line + 1
+    top = np.where(mine, rows, labels.shape[0]).min(0)  # (W,): its highest pixel in each column; H where none
+    bottom = np.where(mine, rows, -1).max(0)  # (W,): its lowest; -1 where none
+    above = np.where(np.isin(labels, over + 1), rows, -1).max(0)  # (W,): the lowest of theirs; -1 where none
+    thickness = (bottom - top + 1)[bottom >= 0]
+    return bool((top > above).all() and thickness.max() <= 2 * np.median(thickness) + 2)
 
 
 def frame_held(labels: np.ndarray, objects: list, seed: int, big: np.ndarray) -> list[int]:
     """The components a frame `seed` holds, or none if it is no frame (labels: seed + 1; objects:
     ndimage.find_objects of labels). A frame encloses some of the `big` components (bool per
-    component), and none of it lies over the box of those it encloses."""
+    component), none of it lies over the box of those it encloses, and some of it lies on each side
+    of that box: above and below it in its columns, left and right of it in its rows. (A line under
+    a number with a digit's stroke joined to it at one end only has the box of a frame.)"""
     box = _box(objects[seed])
     held = [i for i in np.flatnonzero(big) if encloses(box, _box(objects[i]))]
     if not held:
         return []
     top, left, bottom, right = _union(np.array([_box(objects[i]) for i in held]))
-    return [] if (labels[top : bottom + 1, left : right + 1] == seed + 1).any() else held
+    columns, rows = slice(left, right + 1), slice(top, bottom + 1)
+    sides = (labels[:top, columns], labels[bottom + 1 :, columns], labels[rows, :left], labels[rows, right + 1 :])
+    if (labels[rows, columns] == seed + 1).any() or not all((side == seed + 1).any() for side in sides):
+        return []
+    return held
 
 
 def _box(object_slices: tuple[slice, slice]) -> np.ndarray:
