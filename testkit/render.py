@@ -109,14 +109,16 @@ def photo_bytes(
     return buffer.getvalue()
 
 
-PRINTED = ("box", "circle", "margin", "underline")
+PRINTED = ("box", "circle", "margin", "underline", "touched box")
 
 
-def printed_page(label: int, printed: str) -> Image.Image:
+def printed_page(label: int, printed: str | None) -> Image.Image:
     """A dark pen digit on white paper beside printed matter of `printed`: a form's box drawn around
     it, a circle around it, a notebook's red double margin line from top to bottom of the page, or
     a line under it that slopes up past its lowest point, beyond its right side (none touching the
-    digit). The pipeline once read such lines and frames as part of the digit."""
+    digit), or a form's box whose bottom line the digit sits on (a 1, 4 or 7 touches it; a 0 comes
+    within 7 px). The pipeline once read such lines and frames as part of the digit. None: the same
+    page with nothing printed."""
     width, height = 900, 700
     ink = draw(Image.new("L", (width, height), 0), label, (330, 180, 360), 18, 255)
     lines = Image.new("L", (width, height), 0)
@@ -125,10 +127,12 @@ def printed_page(label: int, printed: str) -> Image.Image:
         pen.rectangle((250, 110, 770, 610), outline=255, width=3)
     elif printed == "circle":
         pen.ellipse((190, 60, 830, 660), outline=255, width=2)  # lighter than the digit
+    elif printed == "touched box":  # the digits' feet: rows 531-538
+        pen.rectangle((300, 100, 720, 540), outline=255, width=3)
     elif printed == "margin":
         for x in (150, 160):
             pen.line((x, 0, x, height), fill=255, width=3)
-    else:  # below every column of the digit (its ink: rows 181-538, columns 364-655 for 0, 1, 4 and 7)
+    elif printed == "underline":  # below every column of the digit (rows 181-538, columns 364-655 for 0, 1, 4, 7)
         pen.line((300, 590, 760, 530), fill=255, width=6)
     m = np.asarray(ink, dtype=np.float32)[..., None] / 255  # (H, W, 1)
     p = np.asarray(lines, dtype=np.float32)[..., None] / 255 * (1 - m)

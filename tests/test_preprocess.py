@@ -11,7 +11,16 @@ from PIL import Image, ImageDraw
 
 from lenet.numbers import NUMBER_NEAR
 from lenet.pipeline.decode import _bounded, _bounded_strokes
-from lenet.pipeline.ink import NEAR, digit_ink, digit_mask, ink_map, ink_threshold, max_filter, printed_lines
+from lenet.pipeline.ink import (
+    NEAR,
+    digit_ink,
+    digit_mask,
+    ink_map,
+    ink_threshold,
+    joined_frame,
+    max_filter,
+    printed_lines,
+)
 from lenet.pipeline.preprocess import ImageError, NoDigitError, decode, preprocess
 from lenet.pipeline.strokes import DISK_RADIUS, _disk, dilate, erode, normalize_strokes, stroke_width, thin
 from lenet.predict import Predictor
@@ -179,9 +188,13 @@ def test_printed_lines_and_frames_beside_a_digit_are_not_part_of_it(predictor, p
     """A form's box, a circle drawn around the digit, a notebook's margin: a review's renderings
     read 22-72% on such pages (a circled 1 read as 0, the margin joined to a 2). Each is left out now,
     and so is an underline sloping up past the digit's lowest point (it was kept, as no box-wise
-    underline, until an underline was looked for column by column)."""
+    underline, until an underline was looked for column by column), and a form's box the digit sits
+    on (one component with it: its rim is left out)."""
     for label in (0, 1, 4, 7):
         assert predictor.predict(encode(printed_page(label, printed))).label == str(label), (printed, label)
+        if printed == "touched box":  # the frame the digit touches is left out: the model sees the digit alone
+            seen, alone = (preprocess(encode(printed_page(label, kind))).levels.astype(int) for kind in (printed, None))
+            assert np.abs(seen - alone).mean() <= 15, label  # 0-11.5 levels; 31-40 with the box kept
 
 
 def test_a_digit_s_own_strokes_are_never_taken_for_printed_matter():
@@ -335,6 +348,53 @@ def test_a_frame_or_an_underline_a_few_pixels_from_the_digit_is_left_out():
     underlined = np.asarray(canvas, dtype=np.float32) / 255
     digit, _ = digit_ink(underlined, drop_border=True)
     assert digit[100, 200:320].all() and not digit[404:411, 300:].any()
+
+
+def test_a_frame_the_digit_touches_lighter_than_it_or_close_around_it_is_left_out():
+    """Circles around a digit, as digit_ink finds them in a photo. One the 7's bar runs into (one
+    component with it, even at full size: its rim, the pixels near the paper outside, is left out);
+    one 3 px from the 7 and lighter than it (joined on the reduced copy, apart at full size); one
+    heavier than a 0 and close enough to cut the corners of the 0's box. The digit stays whole."""
+
+    def circled(radius: int, width: int, seven_from: int | None) -> np.ndarray:
+        """A circle around (255, 260); in it a 7 whose bar starts at x = seven_from, or a 0."""
+        canvas = Image.new("L", (512, 512), 0)
+        pen = ImageDraw.Draw(canvas)
+        pen.ellipse((255 - radius, 260 - radius, 255 + radius, 260 + radius), outline=255, width=width)
+        if seven_from is None:
+            pen.ellipse((180, 100, 330, 420), outline=255, width=14)  # the 0's box corners: 177 px from the centre
+        else:
+            pen.line([(seven_from, 120), (330, 120), (230, 400)], fill=255, width=16)
+        return np.asarray(canvas, dtype=np.float32) / 255
+
+    for seven_from, width in ((100, 6), (118, 3)):  # into the circle (its inside: x = 114 there); 3 px short
+        digit, _ = digit_ink(circled(200, width, seven_from), drop_border=True)
+        assert digit[130:390, 240:250].any() and digit[114:126, 200:320].all(), seven_from
+        assert not digit[455:462, 240:270].any() and not digit[250:270, 55:62].any(), seven_from  # foot, left
+    digit, _ = digit_ink(circled(182, 16, None), drop_border=True)  # its inside: 166 px from the centre
+    assert digit[100:114, 250:260].any() and not digit[78:94, 240:270].any() and not digit[250:270, 73:89].any()
+
+
+def test_a_digit_s_own_loops_and_a_solid_blob_are_no_frame_it_touches():
+    """joined_frame asks for ink held in blank paper: a 0, an 8 and a solid disk are rim through
+    and through (or hold nothing), and lose nothing; a circle that a 1 touches loses its circle."""
+    canvas = Image.new("L", (300, 300), 0)
+    pen = ImageDraw.Draw(canvas)
+    pen.ellipse((80, 20, 220, 280), outline=255, width=14)  # a 0
+    zero = np.asarray(canvas) > 0
+    pen.line((80, 150, 220, 150), fill=255, width=14)  # its waist: an 8
+    eight = np.asarray(canvas) > 0
+    disk = np.zeros((300, 300), bool)
+    disk[np.hypot(*np.ogrid[-150:150, -150:150]) < 100] = True
+    for shape in (zero, eight, disk):
+        assert not joined_frame(shape, shape.astype(np.float32)).any()
+    canvas = Image.new("L", (300, 300), 0)
+    pen = ImageDraw.Draw(canvas)
+    pen.ellipse((10, 10, 290, 290), outline=255, width=6)
+    pen.line((150, 12, 150, 220), fill=255, width=12)  # a 1 from the circle's top
+    touched = np.asarray(canvas) > 0
+    rim = joined_frame(touched, touched.astype(np.float32))
+    assert rim[280:290, 140:160].any() and not rim[60:220, 145:155].any()
 
 
 @pytest.mark.parametrize("shape", [(60, 1), (300, 2), (2, 300)])

@@ -251,20 +251,20 @@ function components(set, w, h, values) {
 const union = (boxes) => [0, 1, 2, 3].map((k) => (k < 2 ? Math.min : Math.max)(...boxes.map((box) => box[k])));
 
 // ink.frame_held: the components (indices) a frame `seed` holds, or [] if it is no frame: it encloses
-// some of the `big` ones, none of its cells lie over their box, and some lie on each side of that box.
+// some of the `big` ones, none of its cells lie over their box (less an eighth of its height and width each
+// side), and some lie on each side of that box.
 function frameHeld(labels, w, boxes, seed, big) {
   const held = boxes.flatMap((box, i) => (big[i] && encloses(boxes[seed], box) ? [i] : []));
   if (!held.length) return [];
   const [top, left, bottom, right] = union(held.map((i) => boxes[i]));
+  const [down, across] = [Math.floor((bottom - top + 1) / 8), Math.floor((right - left + 1) / 8)]; // its core's inset
   const sides = [false, false, false, false]; // above, below, left, right of the box of those it holds
   for (let y = 0; y < labels.length / w; y++)
     for (let x = 0; x < w; x++) {
       if (labels[y * w + x] !== seed + 1) continue;
-      const inColumns = x >= left && x <= right;
-      const inRows = y >= top && y <= bottom;
-      if (inRows && inColumns) return [];
-      if (inColumns) sides[y < top ? 0 : 1] = true;
-      if (inRows) sides[x < left ? 2 : 3] = true;
+      if (y >= top + down && y <= bottom - down && x >= left + across && x <= right - across) return [];
+      if (x >= left && x <= right && (y < top || y > bottom)) sides[y < top ? 0 : 1] = true;
+      if (y >= top && y <= bottom && (x < left || x > right)) sides[x < left ? 2 : 3] = true;
     }
   return sides.every(Boolean) ? held : [];
 }
@@ -274,11 +274,26 @@ function frameHeld(labels, w, boxes, seed, big) {
 function joinedApart(mask, ink) {
   const { width, height } = mask;
   const { labels, boxes, weight } = components(mask.data, width, height, ink.data);
-  if (boxes.length < 2) return null;
+  if (!boxes.length) return null;
   const seed = weight.indexOf(Math.max(...weight));
+  const rim = joinedFrame(labels, ink, width, boxes[seed], seed + 1);
+  if (rim) {
+    const [top, left, bottom, right] = boxes[seed];
+    const out = new Uint8Array(width * height);
+    for (let y = top; y <= bottom; y++) for (let x = left; x <= right; x++) out[y * width + x] = rim[(y - top + 1) * (right - left + 3) + x - left + 1];
+    return out;
+  }
+  if (boxes.length < 2) return null;
   const kept = weight.map((v) => v >= C.SPECK_FRACTION * weight[seed]);
   let apart = -1;
-  if (frameHeld(labels, width, boxes, seed, weight.map((v, i) => kept[i] && v >= C.FRAME_HELD * weight[seed])).length) apart = seed;
+  // A frame may weigh less than its digit: each kept component, heaviest first (a stable sort, as numpy's).
+  const heaviest = boxes.map((_, i) => i).filter((i) => kept[i]).sort((a, b) => weight[b] - weight[a]);
+  for (const i of heaviest) {
+    if (frameHeld(labels, width, boxes, i, weight.map((v, j) => kept[j] && v >= C.FRAME_HELD * weight[i])).length) {
+      apart = i;
+      break;
+    }
+  }
   for (let i = 0; i < boxes.length && apart < 0; i++) {
     if (!kept[i]) continue;
     const inColumns = (box, j) => kept[j] && j !== i && box[1] <= boxes[i][3] && box[3] >= boxes[i][1];
@@ -286,6 +301,61 @@ function joinedApart(mask, ink) {
     if (over.length && underlines(labels, width, height, boxes, i, over)) apart = i;
   }
   return apart < 0 ? null : labels.map((label) => (label === apart + 1 ? 1 : 0));
+}
+
+// ink.joined_frame: the rim of component `label` (its `box` in `labels`, `width` wide) when it is a frame the
+// digit it holds touches, as a 0/1 Uint8Array over the box and a blank pixel all round, or null. The rim, its
+// pixels within FRAME_RIM stroke widths of the paper outside, closes around ink of its own that weighs FRAME_JOINED
+// of the rim's ink, spans under FRAME_SPAN of what the rim encloses each way and touches the rim along under
+// FRAME_CONTACT of its inner edge.
+function joinedFrame(labels, ink, width, [top, left, bottom, right], label) {
+  const w = right - left + 3;
+  const h = bottom - top + 3;
+  const shape = plane(w, h);
+  const weights = new Float64Array(w * h);
+  for (let y = top; y <= bottom; y++)
+    for (let x = left; x <= right; x++) {
+      const at = (y - top + 1) * w + x - left + 1;
+      shape.data[at] = labels[y * width + x] === label ? 1 : 0;
+      weights[at] = ink.data[y * width + x];
+    }
+  // binary_fill_holes: the paper outside is the blank the border reaches through 4-connected blank pixels.
+  const outside = new Uint8Array(w * h);
+  const queue = [];
+  for (let y = 0; y < h; y++) for (const x of y === 0 || y === h - 1 ? [...Array(w).keys()] : [0, w - 1]) (outside[y * w + x] = 1), queue.push(y * w + x);
+  while (queue.length) {
+    const at = queue.pop();
+    const [y, x] = [Math.floor(at / w), at % w];
+    for (const [yy, xx] of [[y - 1, x], [y + 1, x], [y, x - 1], [y, x + 1]]) {
+      const next = yy * w + xx;
+      if (yy >= 0 && yy < h && xx >= 0 && xx < w && !outside[next] && !shape.data[next]) (outside[next] = 1), queue.push(next);
+    }
+  }
+  if (!outside.some((v, i) => !v && !shape.data[i])) return null; // nothing enclosed: no frame
+  // binary_dilation's default: a pixel of `set` or a 4-neighbour of one.
+  const grow = (set) => set.map((v, i) => (v || (i >= w && set[i - w]) || (i < (h - 1) * w && set[i + w]) || (i % w > 0 && set[i - 1]) || (i % w < w - 1 && set[i + 1]) ? 1 : 0));
+  const grown = grow(Uint8Array.from(shape.data));
+  const paperEdge = plane(w, h, Float32Array.from(outside, (v, i) => (v && grown[i] ? 1 : 0)));
+  const reach = dilate(paperEdge, C.FRAME_RIM * strokeWidth(shape, 0.5));
+  const rim = Uint8Array.from(shape.data, (v, i) => (v && reach.data[i] ? 1 : 0));
+  const held = Uint8Array.from(shape.data, (v, i) => (v && !rim[i] ? 1 : 0));
+  let [heldInk, rimInk] = [0, 0];
+  held.forEach((v, i) => (v ? (heldInk += weights[i]) : rim[i] ? (rimInk += weights[i]) : 0));
+  if (!held.some(Boolean) || heldInk < C.FRAME_JOINED * rimInk) return null;
+  const inside = Uint8Array.from(outside, (v, i) => (!v && !rim[i] ? 1 : 0)); // what the rim encloses
+  // From side to side (a slashed 0, a 0 with a bar): no digit held in a frame. Extents: ink.py's _extent.
+  const extents = (set) => {
+    const [rows, cols] = [[h, -1], [w, -1]];
+    set.forEach((v, i) => v && ((rows[0] = Math.min(rows[0], Math.floor(i / w))), (rows[1] = Math.max(rows[1], Math.floor(i / w))), (cols[0] = Math.min(cols[0], i % w)), (cols[1] = Math.max(cols[1], i % w))));
+    return [rows[1] - rows[0] + 1, cols[1] - cols[0] + 1];
+  };
+  const [heldExtent, insideExtent] = [extents(held), extents(inside)];
+  if (heldExtent.some((extent, axis) => extent >= C.FRAME_SPAN * insideExtent[axis])) return null;
+  const nearInside = grow(inside);
+  const nearHeld = grow(held);
+  let [innerEdge, contact] = [0, 0];
+  rim.forEach((v, i) => v && nearInside[i] && (innerEdge++, nearHeld[i] && contact++));
+  return contact < C.FRAME_CONTACT * innerEdge ? rim : null;
 }
 
 // ink._underlines: whether component `line` (an index) is a line under the components `over`, those in its

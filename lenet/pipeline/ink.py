@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from scipy import ndimage
 
 from lenet.pipeline.decode import NoDigitError, Picture
+from lenet.pipeline.strokes import dilate, stroke_width
 
 BACKGROUND_SIDE = 128  # the paper's lighting is estimated on an image this size: it varies slowly
 BACKGROUND_KERNEL = 15  # pixels at that size: wider than any stroke, narrower than a shadow's sweep
@@ -25,6 +26,12 @@ RULE_ASPECT, RULE_LENGTH = 8, 1.5
 # A component around others that hold this share of its ink, with none of it over them, is a frame
 # (a circle drawn round the digit, a form's box), however much ink it holds: the digit is inside.
 FRAME_HELD = 0.15
+# A frame the digit touches is one component with it: its rim, the pixels within FRAME_RIM stroke
+# widths of the paper outside, is a frame when the ink it encloses weighs FRAME_JOINED of its own (a
+# digit, not the tail of a 0's stroke curling inside it: 0.16-0.29 in MNIST's 0s, 6s and 8s), touches
+# the rim along under FRAME_CONTACT of its inner edge, and spans under FRAME_SPAN of what the rim
+# encloses, each way (joined_frame).
+FRAME_RIM, FRAME_JOINED, FRAME_CONTACT, FRAME_SPAN = 1.5, 0.4, 0.25, 0.9
 UNDERLINE_ASPECT = 3  # a component under the digit, this many times wider than tall, underlines it
 # A straight line across LINE_SPAN of the picture, within LINE_TILT (a slope: 4.6 degrees) of level or
 # plumb, is printed (a notebook's ruling or margin, a grid), and may run through the digit. Lines are
@@ -279,25 +286,65 @@ def printed_lines(mask: np.ndarray, ink: np.ndarray, near: float) -> np.ndarray:
 
 def joined_apart(digit: np.ndarray, ink: np.ndarray) -> np.ndarray:
     """(H, W) bool: a frame around the digit or a line under it, among the components of the `digit`
-    mask at full size, or nothing. digit_mask labels a reduced copy, on which strokes 3 px apart join
-    (so a broken stroke stays whole), and so do a circle or an underline drawn close to the digit;
-    apart here, digit_mask's rules for them apply again."""
+    mask at full size, or the rim of a frame the digit touches (joined_frame), or nothing. digit_mask
+    labels a reduced copy, on which strokes 3 px apart join (so a broken stroke stays whole), and so
+    do a circle or an underline drawn close to the digit; apart here, digit_mask's rules for them
+    apply again."""
     labels, count = ndimage.label(digit, structure=EIGHT_CONNECTED)
     nothing = np.zeros_like(digit)
-    if count < 2:
+    if count == 0:
         return nothing
     weight = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]  # ink per component
     objects = ndimage.find_objects(labels)
-    boxes = np.array([_box(slices) for slices in objects])
     seed = int(np.argmax(weight))
+    rows, cols = objects[seed]
+    if (rim := joined_frame(labels[rows, cols] == seed + 1, ink[rows, cols])).any():
+        nothing[rows, cols] = rim
+        return nothing
+    if count < 2:
+        return nothing
+    boxes = np.array([_box(slices) for slices in objects])
     kept = weight >= SPECK_FRACTION * weight[seed]
-    if frame_held(labels, objects, seed, kept & (weight >= FRAME_HELD * weight[seed])):
-        return labels == seed + 1
+    for i in np.flatnonzero(kept)[np.argsort(-weight[kept], kind="stable")]:  # a frame may weigh less than its digit
+        if frame_held(labels, objects, i, kept & (weight >= FRAME_HELD * weight[i])):
+            return labels == i + 1
     for i in np.flatnonzero(kept):
         over = np.flatnonzero(kept & (boxes[:, 1] <= boxes[i, 3]) & (boxes[:, 3] >= boxes[i, 1]))  # in its columns
         if len(over := over[over != i]) and _underlines(labels, boxes, i, over):
             return labels == i + 1
     return nothing
+
+
+def joined_frame(component: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    """(h, w) bool: the rim of one component (h, w: its box) that is a frame the digit it holds
+    touches (a circle, a form's box), or nothing. The rim, its pixels within FRAME_RIM stroke widths
+    of the paper outside it, closes around ink of its own that weighs FRAME_JOINED of the rim's ink,
+    spans under FRAME_SPAN of what the rim encloses each way, and touches the rim along under
+    FRAME_CONTACT of the rim's inner edge: a frame holds its digit in blank paper. A digit's own loops
+    (0, 6, 8, 9) are rim through and through, or hold a stroke's tail; a solid blob has no hole."""
+    shape = np.pad(component, 1)  # blank paper all round
+    filled = ndimage.binary_fill_holes(shape)
+    nothing = np.zeros_like(component)
+    if not (filled & ~shape).any():  # nothing enclosed: no frame
+        return nothing
+    paper_edge = ~filled & ndimage.binary_dilation(shape)  # the paper outside that touches the component
+    rim = shape & dilate(paper_edge, FRAME_RIM * stroke_width(shape))
+    held = shape & ~rim
+    weights = np.pad(ink, 1)
+    if not held.any() or weights[held].sum() < FRAME_JOINED * weights[rim].sum():
+        return nothing
+    inside = filled & ~rim  # (h + 2, w + 2): what the rim encloses, paper and ink
+    if any(_extent(held, axis) >= FRAME_SPAN * _extent(inside, axis) for axis in (0, 1)):
+        return nothing  # from side to side: a slashed 0, a 0 with a bar (8), not a digit held in a frame
+    inner_edge = rim & ndimage.binary_dilation(inside)  # the rim's pixels next to what it encloses
+    contact = inner_edge & ndimage.binary_dilation(held)
+    return rim[1:-1, 1:-1] if contact.sum() < FRAME_CONTACT * inner_edge.sum() else nothing
+
+
+def _extent(mask: np.ndarray, axis: int) -> int:
+    """How many rows (axis 0) or columns (axis 1) lie from the first to the last that hold some of `mask`."""
+    lines = np.flatnonzero(mask.any(1 - axis))
+    return int(lines[-1] - lines[0] + 1) if len(lines) else 0
 
 
 def _underlines(labels: np.ndarray, boxes: np.ndarray, line: int, over: np.ndarray) -> bool:
@@ -326,7 +373,8 @@ def _underlines(labels: np.ndarray, boxes: np.ndarray, line: int, over: np.ndarr
 def frame_held(labels: np.ndarray, objects: list, seed: int, big: np.ndarray) -> list[int]:
     """The components a frame `seed` holds, or none if it is no frame (labels: seed + 1; objects:
     ndimage.find_objects of labels). A frame encloses some of the `big` components (bool per
-    component), none of it lies over the box of those it encloses, and some of it lies on each side
+    component), none of it lies over the box of those it encloses (less an eighth of its height and
+    width each side: a circle drawn close cuts the box's corners), and some of it lies on each side
     of that box: above and below it in its columns, left and right of it in its rows. (A line under
     a number with a digit's stroke joined to it at one end only has the box of a frame.)"""
     box = _box(objects[seed])
@@ -335,8 +383,10 @@ def frame_held(labels: np.ndarray, objects: list, seed: int, big: np.ndarray) ->
         return []
     top, left, bottom, right = _union(np.array([_box(objects[i]) for i in held]))
     columns, rows = slice(left, right + 1), slice(top, bottom + 1)
+    down, across = (bottom - top + 1) // 8, (right - left + 1) // 8
+    core = labels[top + down : bottom + 1 - down, left + across : right + 1 - across]
     sides = (labels[:top, columns], labels[bottom + 1 :, columns], labels[rows, :left], labels[rows, right + 1 :])
-    if (labels[rows, columns] == seed + 1).any() or not all((side == seed + 1).any() for side in sides):
+    if (core == seed + 1).any() or not all((side == seed + 1).any() for side in sides):
         return []
     return held
 
