@@ -319,7 +319,7 @@ function joinedFrame(labels, ink, width, [top, left, bottom, right], label) {
       shape.data[at] = labels[y * width + x] === label ? 1 : 0;
       weights[at] = ink.data[y * width + x];
     }
-  // binary_fill_holes: the paper outside is the blank the border reaches through 4-connected blank pixels.
+  // The paper outside (binary_fill_holes' complement): the blank the border reaches, 4-connected.
   const outside = new Uint8Array(w * h);
   const queue = [];
   for (let y = 0; y < h; y++) for (const x of y === 0 || y === h - 1 ? [...Array(w).keys()] : [0, w - 1]) (outside[y * w + x] = 1), queue.push(y * w + x);
@@ -331,7 +331,20 @@ function joinedFrame(labels, ink, width, [top, left, bottom, right], label) {
       if (yy >= 0 && yy < h && xx >= 0 && xx < w && !outside[next] && !shape.data[next]) (outside[next] = 1), queue.push(next);
     }
   }
-  if (!outside.some((v, i) => !v && !shape.data[i])) return null; // nothing enclosed: no frame
+  // The box [top, left, bottom, right] of a 0/1 array over (h, w), or null.
+  const boxOf = (set) => {
+    const box = [h, w, -1, -1];
+    set.forEach((v, i) => v && ((box[0] = Math.min(box[0], Math.floor(i / w))), (box[1] = Math.min(box[1], i % w)), (box[2] = Math.max(box[2], Math.floor(i / w))), (box[3] = Math.max(box[3], i % w))));
+    return box[2] < 0 ? null : box;
+  };
+  // A frame holds its digit in the middle of the paper it encloses (ink.py's _middle: a quarter in from each
+  // side of its box); a digit's loops enclose paper there (a 0, 6, 9, 4): no frame.
+  const paper = boxOf(Uint8Array.from(outside, (v, i) => (!v && !shape.data[i] ? 1 : 0)));
+  if (!paper) return null; // nothing enclosed
+  const [down, across] = [Math.floor((paper[2] - paper[0]) / 4), Math.floor((paper[3] - paper[1]) / 4)];
+  let middle = false;
+  for (let y = paper[0] + down; y <= paper[2] - down; y++) for (let x = paper[1] + across; x <= paper[3] - across; x++) middle ||= shape.data[y * w + x] > 0;
+  if (!middle) return null;
   // binary_dilation's default: a pixel of `set` or a 4-neighbour of one.
   const grow = (set) => set.map((v, i) => (v || (i >= w && set[i - w]) || (i < (h - 1) * w && set[i + w]) || (i % w > 0 && set[i - 1]) || (i % w < w - 1 && set[i + 1]) ? 1 : 0));
   const grown = grow(Uint8Array.from(shape.data));
@@ -345,9 +358,8 @@ function joinedFrame(labels, ink, width, [top, left, bottom, right], label) {
   const inside = Uint8Array.from(outside, (v, i) => (!v && !rim[i] ? 1 : 0)); // what the rim encloses
   // From side to side (a slashed 0, a 0 with a bar): no digit held in a frame. Extents: ink.py's _extent.
   const extents = (set) => {
-    const [rows, cols] = [[h, -1], [w, -1]];
-    set.forEach((v, i) => v && ((rows[0] = Math.min(rows[0], Math.floor(i / w))), (rows[1] = Math.max(rows[1], Math.floor(i / w))), (cols[0] = Math.min(cols[0], i % w)), (cols[1] = Math.max(cols[1], i % w))));
-    return [rows[1] - rows[0] + 1, cols[1] - cols[0] + 1];
+    const box = boxOf(set);
+    return [box[2] - box[0] + 1, box[3] - box[1] + 1];
   };
   const [heldExtent, insideExtent] = [extents(held), extents(inside)];
   if (heldExtent.some((extent, axis) => extent >= C.FRAME_SPAN * insideExtent[axis])) return null;
