@@ -239,8 +239,8 @@ def test_the_page_reads_as_the_server_does(page, site, mnist_test):
     """Parity: 300 drawn digits rendered by the test suite (bench.wild's sketches: brushes 4-40 px on
     800x800, 25-90% tall, anywhere), 60 pasted MNIST digits (clean pictures of either polarity) and
     4 pages half in shadow (testkit.render.shadowed_page), 10 with a box, a circle, a margin line, a
-    sloping underline beside the digit or a box it sits on (printed_page) and 12 photos on printed paper (testkit.paper:
-    ruled, squared, underlined, circled, boxed), these all read right, read by the page and by
+    sloping underline beside the digit or a box it sits on (printed_page) and 12 photos on printed
+    paper (testkit.paper: ruled, squared, underlined, circled, boxed), these all read right, read by the page and by
     Predictor.predict: the top-1 agrees on 99% or more, and the 28x28 inputs differ by at most 8
     grey levels on average."""
     url, _ = site
@@ -251,8 +251,10 @@ def test_the_page_reads_as_the_server_does(page, site, mnist_test):
     cases = [sketch(shapes, rng) for _ in range(300)] + [pasted(shapes, rng) for _ in range(60)]
     cases += [(encode(shadowed_page(label, 20, 600)), label, "shadow") for label in (0, 1, 4, 7)]
     # "touched": a box the digit sits on, left out in the page as on the server (its 28x28 input agrees).
-    for label, printed in [(label, printed) for label in (1, 7) for printed in PRINTED]:
-        cases.append((encode(printed_page(label, printed)), label, "touched" if printed == "touched box" else "shadow"))
+    for label in (1, 7):
+        for printed in PRINTED:
+            source = "touched" if printed == "touched box" else "shadow"
+            cases.append((encode(printed_page(label, printed)), label, source))
     predictor = Predictor.from_checkpoint()
     for kind in PAPER_KINDS:  # ruling, a grid, frames and underlines left out: the first 2 the server reads right
         papers = (paper_photo(shapes, rng, kind) for _ in range(20))

@@ -345,9 +345,9 @@ function joinedFrame(labels, ink, width, [top, left, bottom, right], label) {
   let middle = false;
   for (let y = paper[0] + down; y <= paper[2] - down; y++) for (let x = paper[1] + across; x <= paper[3] - across; x++) middle ||= shape.data[y * w + x] > 0;
   if (!middle) return null;
-  // binary_dilation's default: a pixel of `set` or a 4-neighbour of one.
-  const grow = (set) => set.map((v, i) => (v || (i >= w && set[i - w]) || (i < (h - 1) * w && set[i + w]) || (i % w > 0 && set[i - 1]) || (i % w < w - 1 && set[i + 1]) ? 1 : 0));
-  const grown = grow(Uint8Array.from(shape.data));
+  // ink.py's dilate(set, 1): a pixel of the 0/1 array `set` or a 4-neighbour of one.
+  const grow = (set) => dilate(plane(w, h, set), 1).data;
+  const grown = grow(shape.data);
   const paperEdge = plane(w, h, Float32Array.from(outside, (v, i) => (v && grown[i] ? 1 : 0)));
   const reach = dilate(paperEdge, C.FRAME_RIM * strokeWidth(shape, 0.5));
   const rim = Uint8Array.from(shape.data, (v, i) => (v && reach.data[i] ? 1 : 0));

@@ -246,8 +246,8 @@ def printed_lines(mask: np.ndarray, ink: np.ndarray, near: float) -> np.ndarray:
     A line is straight, within LINE_TILT of level or plumb, across LINE_SPAN of the picture, and it
     reaches past the digit's box at both ends by (RULE_LENGTH - 1) / 2 of the digit's height (the
     length printed_line asks of a line that does not touch it). So a tightly cropped 1 or the bar of
-    a 7 is not one. Where a stroke crosses a line, the pixels between the stroke's two sides stay the stroke's.
-    `ink` and `near` are digit_mask's. Raises NoDigitError for a picture of two or more parallel
+    a 7 is not one. Where a stroke crosses a line, the pixels between the stroke's two sides stay the
+    stroke's. `ink` and `near` are digit_mask's. Raises NoDigitError for a picture of two or more parallel
     lines and nothing else: a blank page of ruled or squared paper.
     """
     nothing = np.zeros_like(mask)
@@ -332,7 +332,7 @@ def joined_frame(component: np.ndarray, ink: np.ndarray) -> np.ndarray:
     # there (a 0, 6, 9, 4): no frame, known at the cost of the labelling (an 8's middle holds its waist).
     if (middle := _middle(filled & ~shape)) is None or not shape[middle].any():
         return nothing
-    paper_edge = ~filled & _grown(shape)  # the paper outside that touches the component
+    paper_edge = ~filled & dilate(shape, 1)  # the paper outside that touches the component (4-neighbours)
     rim = shape & dilate(paper_edge, FRAME_RIM * stroke_width(shape))
     held = shape & ~rim
     weights = np.pad(ink, 1)
@@ -341,38 +341,33 @@ def joined_frame(component: np.ndarray, ink: np.ndarray) -> np.ndarray:
     inside = filled & ~rim  # (h + 2, w + 2): what the rim encloses, paper and ink
     if any(_extent(held, axis) >= FRAME_SPAN * _extent(inside, axis) for axis in (0, 1)):
         return nothing  # from side to side: a slashed 0, a 0 with a bar (8), not a digit held in a frame
-    inner_edge = rim & _grown(inside)  # the rim's pixels next to what it encloses
-    contact = inner_edge & _grown(held)
+    inner_edge = rim & dilate(inside, 1)  # the rim's pixels next to what it encloses
+    contact = inner_edge & dilate(held, 1)
     return rim[1:-1, 1:-1] if contact.sum() < FRAME_CONTACT * inner_edge.sum() else nothing
+
+
+def _first_last(mask: np.ndarray, axis: int) -> tuple[int, int] | None:
+    """The first and last row (axis 0) or column (axis 1) that hold some of `mask`; None if none do."""
+    lines = np.flatnonzero(mask.any(1 - axis))
+    return (int(lines[0]), int(lines[-1])) if len(lines) else None
 
 
 def _middle(mask: np.ndarray) -> tuple[slice, slice] | None:
     """The middle of the box of `mask`, a quarter of its height and width in from each side; None if
     `mask` is empty."""
+    if (rows := _first_last(mask, 0)) is None:
+        return None
     middle = []
-    for axis in (1, 0):  # rows (those holding some of it), then columns
-        lines = np.flatnonzero(mask.any(axis))
-        if not len(lines):
-            return None
-        inset = (lines[-1] - lines[0]) // 4
-        middle.append(slice(lines[0] + inset, lines[-1] + 1 - inset))
+    for first, last in (rows, _first_last(mask, 1)):
+        inset = (last - first) // 4
+        middle.append(slice(first + inset, last + 1 - inset))
     return middle[0], middle[1]
-
-
-def _grown(mask: np.ndarray) -> np.ndarray:
-    """(H, W) bool: `mask` and its 4-neighbours (binary_dilation's default, by shifted slices: 6x sooner)."""
-    grown = mask.copy()
-    grown[1:] |= mask[:-1]
-    grown[:-1] |= mask[1:]
-    grown[:, 1:] |= mask[:, :-1]
-    grown[:, :-1] |= mask[:, 1:]
-    return grown
 
 
 def _extent(mask: np.ndarray, axis: int) -> int:
     """How many rows (axis 0) or columns (axis 1) lie from the first to the last that hold some of `mask`."""
-    lines = np.flatnonzero(mask.any(1 - axis))
-    return int(lines[-1] - lines[0] + 1) if len(lines) else 0
+    ends = _first_last(mask, axis)
+    return ends[1] - ends[0] + 1 if ends else 0
 
 
 def _underlines(labels: np.ndarray, boxes: np.ndarray, line: int, over: np.ndarray) -> bool:
