@@ -9,11 +9,14 @@ printing differs between the two images of a pair.
 from __future__ import annotations
 
 import copy
+import io
+import math
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 
 from testkit.numbers import SCALE, number_ink
+from testkit.render import encode
 from testkit.wild import DigitShapes, Printing, ink_patch, photograph
 
 KINDS = ("ruled", "across", "grid", "underlined", "circled", "box")
@@ -133,3 +136,21 @@ def paper_number(shapes: DigitShapes, rng: np.random.Generator, kind: str) -> tu
     printed = printing(kind, 28 * SCALE, rng)  # digits 28 * SCALE px tall
     twin = copy.deepcopy(rng)
     return photograph(ink, width, height, rng, printed), photograph(ink, width, height, twin), digits
+
+
+def askew(photo: bytes, degrees: float) -> bytes:
+    """`photo` as if the page had been `degrees` askew under the camera (counter-clockwise): turned
+    about its centre, upright as it is seen, and cut to the largest centred rectangle of its own
+    shape that lies inside the turned picture (all page, no blank corners; the digit may be cut
+    where it came close to an edge), saved as a JPEG."""
+    if degrees == 0:
+        return photo
+    with Image.open(io.BytesIO(photo)) as stored:
+        image = ImageOps.exif_transpose(stored).convert("RGB")  # the pixels as a person sees them
+    width, height = image.size
+    turn = math.radians(abs(degrees))
+    # A w x h rectangle turned by `turn` holds a centred k w x k h one, k as below.
+    keep = 1 / (math.cos(turn) + math.sin(turn) * max(width / height, height / width))
+    cut_x, cut_y = round(width * (1 - keep) / 2), round(height * (1 - keep) / 2)
+    turned = image.rotate(degrees, resample=Image.Resampling.BICUBIC)
+    return encode(turned.crop((cut_x, cut_y, width - cut_x, height - cut_y)), "JPEG", quality=90)

@@ -484,29 +484,28 @@ function transpose(grid) {
 
 // ink._level_lines: the bands (3 rows high, across the grid) of lines within LINE_TILT of level whose set
 // cells cover `length` of the grid's columns, counted after shearing it by each slope LINE_STEP apart.
+// Each sheared row's count comes from the band's set cells alone: the cell (y, x) lies on sheared row
+// y + pad - offset[x] of a slope.
 function levelLines(grid, length) {
   const { data, width, height } = grid;
-  const band = new Uint8Array(data.length);
+  const cells = []; // the band's set cells, as y * width + x
   for (let y = 0; y < height; y++)
     for (let x = 0; x < width; x++) {
       const i = y * width + x;
-      band[i] = data[i] || (y > 0 && data[i - width]) || (y < height - 1 && data[i + width]) ? 1 : 0;
+      if (data[i] || (y > 0 && data[i - width]) || (y < height - 1 && data[i + width])) cells.push(i);
     }
-  const pad = Math.ceil((C.LINE_TILT * width) / 2) + 1;
+  const pad = Math.ceil((C.LINE_TILT * width) / 2) + 1; // more than any slope's rise: sheared rows stay inside
   const rows = height + 2 * pad;
   const found = new Uint8Array(rows * width);
   const steps = Math.round(C.LINE_TILT / C.LINE_STEP);
-  const at = new Int32Array(width);
+  const counts = new Int32Array(rows);
   for (let step = -steps; step <= steps; step++) {
     const offset = Array.from({ length: width }, (_, x) => Math.floor((step * (2 * x - (width - 1)) * C.LINE_STEP) / 2 + 0.5));
-    for (let r = 0; r < rows; r++) {
-      let count = 0;
-      for (let x = 0; x < width; x++) {
-        at[x] = Math.min(Math.max(r + offset[x], 0), rows - 1) - pad; // the grid's row under the sheared row r
-        if (at[x] >= 0 && at[x] < height && band[at[x] * width + x]) count++;
-      }
-      if (count >= length) for (let x = 0; x < width; x++) found[(at[x] + pad) * width + x] = 1;
-    }
+    counts.fill(0);
+    for (const i of cells) counts[Math.floor(i / width) + pad - offset[i % width]]++;
+    for (let r = 0; r < rows; r++)
+      if (counts[r] >= length)
+        for (let x = 0; x < width; x++) found[Math.min(Math.max(r + offset[x], 0), rows - 1) * width + x] = 1;
   }
   return { data: found.slice(pad * width, (pad + height) * width), width, height };
 }
