@@ -142,6 +142,24 @@ def printed_page(label: int, printed: str | None) -> Image.Image:
     return Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1))
 
 
+def askew_ruled_page(label: int) -> Image.Image:
+    """A dark pen digit high on a notebook page photographed 8.5 degrees askew: the ruling slopes, and
+    the line through the digit's top leaves the picture through its top edge, three quarters of the
+    way across (lenet.pipeline.ink._level_lines counts such a line by what is seen of it)."""
+    width, height = 900, 500
+    ink = draw(Image.new("L", (width, height), 0), label, (330, 20, 300), 16, 255)
+    lines = Image.new("L", (width, height), 0)
+    pen = ImageDraw.Draw(lines)
+    for left in range(100, 700, 70):  # where each line meets the left edge; it rises 0.15 px a pixel
+        pen.line((0, left, width, left - 0.15 * width), fill=255, width=3)
+    m = np.asarray(ink, dtype=np.float32)[..., None] / 255  # (H, W, 1)
+    p = np.asarray(lines, dtype=np.float32)[..., None] / 255 * (1 - m)
+    paper, pen_colour = np.array([0.97, 0.96, 0.93]), np.array([0.1, 0.12, 0.35])
+    print_colour = np.array([0.3, 0.35, 0.5])  # dark ruling: as dark as ink, so found as ink
+    rgb = paper * (1 - m - p) + pen_colour * m + print_colour * p
+    return Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1))
+
+
 def blank_page(grid: bool) -> Image.Image:
     """A page of ruled paper with a red margin, or of squared paper, with nothing written on it."""
     page = Image.new("RGB", (600, 400), (250, 248, 240))

@@ -32,7 +32,7 @@ from testkit.browser import (
 )
 from testkit.paper import KINDS as PAPER_KINDS
 from testkit.paper import askew, paper_photo
-from testkit.render import PRINTED, encode, pad_drawing, printed_page, shadowed_page
+from testkit.render import PRINTED, askew_ruled_page, encode, pad_drawing, printed_page, shadowed_page
 from testkit.wild import DigitShapes, find_fonts, pasted, sketch
 
 from .conftest import ROOT, run_lenet
@@ -239,7 +239,8 @@ def test_the_page_reads_as_the_server_does(page, site, mnist_test):
     """Parity: 300 drawn digits rendered by the test suite (bench.wild's sketches: brushes 4-40 px on
     800x800, 25-90% tall, anywhere), 60 pasted MNIST digits (clean pictures of either polarity) and
     4 pages half in shadow (testkit.render.shadowed_page), 10 with a box, a circle, a margin line, a
-    sloping underline beside the digit or a box it sits on (printed_page) and 18 photos on printed
+    sloping underline beside the digit or a box it sits on (printed_page), 2 on ruling askew
+    (askew_ruled_page) and 18 photos on printed
     paper (testkit.paper: ruled, squared, underlined, circled, boxed; ruled and squared pages 8
     degrees askew too), these all read right, read by the page and by
     Predictor.predict: the top-1 agrees on 99% or more, and the 28x28 inputs differ by at most 8
@@ -256,6 +257,7 @@ def test_the_page_reads_as_the_server_does(page, site, mnist_test):
         for printed in PRINTED:
             source = "touched" if printed == "touched box" else "shadow"
             cases.append((encode(printed_page(label, printed)), label, source))
+        cases.append((encode(askew_ruled_page(label)), label, "touched"))  # ruling askew, leaving through the top
     predictor = Predictor.from_checkpoint()
     # Ruling, a grid, frames and underlines left out, and ruling and grids on a page 8 degrees askew:
     # the first 2 of each that the server reads right.

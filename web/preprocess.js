@@ -499,13 +499,25 @@ function levelLines(grid, length) {
   const found = new Uint8Array(rows * width);
   const steps = Math.round(C.LINE_TILT / C.LINE_STEP);
   const counts = new Int32Array(rows);
+  const edges = new Int32Array(rows + 1);
   for (let step = -steps; step <= steps; step++) {
     const offset = Array.from({ length: width }, (_, x) => Math.floor((step * (2 * x - (width - 1)) * C.LINE_STEP) / 2 + 0.5));
     counts.fill(0);
     for (const i of cells) counts[Math.floor(i / width) + pad - offset[i % width]]++;
-    for (let r = 0; r < rows; r++)
-      if (counts[r] >= length)
+    // How many of a sheared row's columns lie inside the grid: a line of a page askew may leave it
+    // through the top or bottom, and needs to cover LINE_SPAN of what is seen of it, if that is half
+    // the grid's width or more.
+    edges.fill(0);
+    for (let x = 0; x < width; x++) {
+      edges[pad - offset[x]]++;
+      edges[pad - offset[x] + height]--;
+    }
+    let seen = 0;
+    for (let r = 0; r < rows; r++) {
+      seen += edges[r];
+      if (counts[r] >= (length * seen) / width && 2 * seen >= width)
         for (let x = 0; x < width; x++) found[Math.min(Math.max(r + offset[x], 0), rows - 1) * width + x] = 1;
+    }
   }
   return { data: found.slice(pad * width, (pad + height) * width), width, height };
 }
