@@ -483,7 +483,8 @@ function transpose(grid) {
 }
 
 // ink._level_lines: the bands (3 rows high, across the grid) of lines within LINE_TILT of level whose set
-// cells cover `length` of the grid's columns, counted after shearing it by each slope LINE_STEP apart.
+// cells cover `length` of the grid's columns (`length` / width of those inside the grid, for a line that
+// leaves it through its top or bottom), counted after shearing it by each slope LINE_STEP apart.
 // Each sheared row's count comes from the band's set cells alone: the cell (y, x) lies on sheared row
 // y + pad - offset[x] of a slope.
 function levelLines(grid, length) {

@@ -451,7 +451,8 @@ def expand(small: np.ndarray, factor: int, shape: tuple[int, ...]) -> np.ndarray
 
 def _level_lines(mask: np.ndarray, length: float) -> np.ndarray:
     """(h, w) bool -> (h, w) bool: the bands, 3 rows high and across the whole mask, of lines within
-    LINE_TILT of level whose ink covers `length` of its columns. Each slope LINE_STEP apart shears the
+    LINE_TILT of level whose ink covers `length` of its columns (`length` / w of those inside the mask,
+    for a line that leaves it through its top or bottom). Each slope LINE_STEP apart shears the
     mask so that its lines lie along rows; a row's ink is counted in its band, which a line between
     two slopes stays in. A line's band is whole where its ink has gaps (crossed by another line)."""
     height, width = mask.shape
