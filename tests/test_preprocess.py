@@ -245,8 +245,8 @@ def test_a_digit_on_printed_paper_is_read(predictor, mnist_test):
 def test_a_page_photographed_askew_is_read(predictor, mnist_test, degrees):
     """A notebook's ruling (the digit on a line, and across several) and squared paper, the page 7
     degrees askew under the camera either way (testkit.paper.askew), 10 photos of each: 22 or more
-    of the 30 read right (28 and 27 now, the misses digits near the photo's edge; on plain paper
-    all 30). With lines sought only within 4.6 degrees of level, as before, 15 and 16 did."""
+    of the 30 read right (28 and 27 now; on plain paper all 30). With lines sought only within 4.6
+    degrees of level, as before, 15 and 16 did."""
     images, labels = mnist_test
     shapes = DigitShapes(images.numpy(), labels.numpy(), find_fonts())
     rng = np.random.default_rng(2028)
@@ -277,7 +277,7 @@ def test_ruling_askew_that_leaves_the_picture_through_its_top_or_bottom_is_left_
 @pytest.mark.parametrize("label", [0, 1, 4, 7])
 def test_a_digit_high_on_a_page_askew_is_read(predictor, label):
     """The same on a rendered page (testkit.render.askew_ruled_page): the line through the digit's top
-    leaves through the picture's top. Read right; before, 0 and 1 read 0, 4 and 7 read 8."""
+    leaves through the picture's top. Read right; before, the 1 read 0 and the 4 and 7 read 8."""
     assert predictor.predict(encode(askew_ruled_page(label))).label == str(label)
 
 

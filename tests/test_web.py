@@ -240,11 +240,10 @@ def test_the_page_reads_as_the_server_does(page, site, mnist_test):
     800x800, 25-90% tall, anywhere), 60 pasted MNIST digits (clean pictures of either polarity) and
     4 pages half in shadow (testkit.render.shadowed_page), 10 with a box, a circle, a margin line, a
     sloping underline beside the digit or a box it sits on (printed_page), 2 on ruling askew
-    (askew_ruled_page) and 18 photos on printed
-    paper (testkit.paper: ruled, squared, underlined, circled, boxed; ruled and squared pages 8
-    degrees askew too), these all read right, read by the page and by
-    Predictor.predict: the top-1 agrees on 99% or more, and the 28x28 inputs differ by at most 8
-    grey levels on average."""
+    (askew_ruled_page) and 18 photos on printed paper (testkit.paper: ruled, squared, underlined,
+    circled, boxed; ruled and squared pages 8 degrees askew too), these all read right, read by the
+    page and by Predictor.predict: the top-1 agrees on 99% or more, and the 28x28 inputs differ by at
+    most 8 grey levels on average."""
     url, _ = site
     open_site(page, url)
     images, labels = mnist_test
