@@ -112,6 +112,16 @@ def photo_bytes(
 PRINTED = ("box", "circle", "margin", "underline", "touched box")
 
 
+def on_paper(ink: Image.Image, printing: Image.Image, print_colour: tuple[float, float, float]) -> Image.Image:
+    """A page: `ink` ("L" coverage) in a dark blue pen over `printing` ("L" coverage) in
+    `print_colour` (RGB in [0, 1]) on white paper, softened as a scan or photo softens it."""
+    m = np.asarray(ink, dtype=np.float32)[..., None] / 255  # (H, W, 1)
+    p = np.asarray(printing, dtype=np.float32)[..., None] / 255 * (1 - m)  # the pen covers the printing
+    paper, pen_colour = np.array([0.97, 0.96, 0.93]), np.array([0.1, 0.12, 0.35])
+    rgb = paper * (1 - m - p) + pen_colour * m + np.array(print_colour) * p
+    return Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1))
+
+
 def printed_page(label: int, printed: str | None) -> Image.Image:
     """A dark pen digit on white paper beside printed matter of `printed`: a form's box drawn around
     it, a circle around it, a notebook's red double margin line from top to bottom of the page, or
@@ -134,12 +144,7 @@ def printed_page(label: int, printed: str | None) -> Image.Image:
             pen.line((x, 0, x, height), fill=255, width=3)
     elif printed == "underline":  # below every column of the digit (rows 181-538, columns 364-655 for 0, 1, 4, 7)
         pen.line((300, 590, 760, 530), fill=255, width=6)
-    m = np.asarray(ink, dtype=np.float32)[..., None] / 255  # (H, W, 1)
-    p = np.asarray(lines, dtype=np.float32)[..., None] / 255 * (1 - m)
-    paper, pen_colour = np.array([0.97, 0.96, 0.93]), np.array([0.1, 0.12, 0.35])
-    print_colour = np.array([0.2, 0.2, 0.2]) if printed != "margin" else np.array([0.85, 0.2, 0.25])
-    rgb = paper * (1 - m - p) + pen_colour * m + print_colour * p
-    return Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1))
+    return on_paper(ink, lines, (0.2, 0.2, 0.2) if printed != "margin" else (0.85, 0.2, 0.25))
 
 
 def askew_ruled_page(label: int) -> Image.Image:
@@ -152,12 +157,7 @@ def askew_ruled_page(label: int) -> Image.Image:
     pen = ImageDraw.Draw(lines)
     for left in range(100, 700, 70):  # where each line meets the left edge; it rises 0.15 px a pixel
         pen.line((0, left, width, left - 0.15 * width), fill=255, width=3)
-    m = np.asarray(ink, dtype=np.float32)[..., None] / 255  # (H, W, 1)
-    p = np.asarray(lines, dtype=np.float32)[..., None] / 255 * (1 - m)
-    paper, pen_colour = np.array([0.97, 0.96, 0.93]), np.array([0.1, 0.12, 0.35])
-    print_colour = np.array([0.3, 0.35, 0.5])  # dark ruling: as dark as ink, so found as ink
-    rgb = paper * (1 - m - p) + pen_colour * m + print_colour * p
-    return Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1))
+    return on_paper(ink, lines, (0.3, 0.35, 0.5))  # dark ruling: as dark as ink, so found as ink
 
 
 def blank_page(grid: bool) -> Image.Image:
