@@ -13,6 +13,7 @@ turns every photo, both twins, as if the page lay that far askew under the camer
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +87,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.per_kind < 1 or args.numbers < 0:
         parser.error("--per-kind must be 1 or more and --numbers 0 or more")
+    if not (math.isfinite(args.turn) and abs(args.turn) < 45):
+        parser.error("--turn must be a number of degrees between -45 and 45 (a page turned further is sideways)")
     kinds = args.kinds.split(",")
     if unknown := sorted(set(kinds) - set(KINDS)):
         parser.error(f"unknown kind {', '.join(unknown)}; choose from {', '.join(KINDS)}")
