@@ -2,12 +2,14 @@
 
     python -m bench.wild [--per-set 1000] [--seed 0] [--checkpoint checkpoints/lenet5] [--save DIR] [--figure PNG]
 
-Three sets, generated with a fixed seed by testkit/wild.py:
+Four sets, generated with a fixed seed by testkit/wild.py:
   (a) sketch: mouse-like strokes on 800x800 transparent canvases, brush 4-40 px, digit 25-90% tall;
   (b) photo: digits on paper with colour casts, lighting gradients, shadows, specks, noise, blur,
       rotation, JPEG 50-90, some stored sideways with an EXIF orientation tag;
-  (c) pasted: MNIST test digits pasted small into large canvases of both polarities.
-Digits for (a) and (b) come from MNIST test images, this machine's fonts and stroke templates. Each
+  (c) pasted: MNIST test digits pasted small into large canvases of both polarities;
+  (d) screen: a digit on a screen in light or dark mode, photographed in its bezel in a darker or
+      lighter room, with glow, moire, tilt, blur and JPEG; a fifth run off the photo.
+Digits for (a), (b) and (d) come from MNIST test images, this machine's fonts and stroke templates. Each
 image is encoded (PNG/JPEG) and decoded again, as an upload would be. The naive baseline opens the
 same bytes, converts to greyscale and resizes to 28x28. Target: >= 98% top-1 on every set.
 """
@@ -27,9 +29,9 @@ from PIL import Image, ImageOps
 from lenet.pipeline.preprocess import ImageError, NoDigitError, preprocess
 from lenet.predict import Predictor
 from lenet.training.data import load_mnist
-from testkit.wild import DigitShapes, find_fonts, pasted, photo, sketch
+from testkit.wild import DigitShapes, find_fonts, pasted, photo, screen, sketch
 
-SETS = {"sketch": sketch, "photo": photo, "pasted": pasted}
+SETS = {"sketch": sketch, "photo": photo, "pasted": pasted, "screen": screen}
 
 
 def naive_pixels(data: bytes) -> torch.Tensor:

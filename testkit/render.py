@@ -184,3 +184,20 @@ def shadowed_page(label: int, softness: float, edge: float) -> Image.Image:
     paper, pen_colour = np.array([0.95, 0.92, 0.85]), np.array([0.12, 0.12, 0.2])
     rgb = light[..., None] * (paper * (1 - m) + pen_colour * m)
     return Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8))
+
+
+def screen_page(label: int, dark_mode: bool, room: float) -> Image.Image:
+    """DIGITS[label] on a screen photographed in its room: a 420x520 screen, white with a black digit
+    or (dark mode) near black with a white one, in a 16 px bezel, tilted 4 degrees, small in a 900x800
+    picture of a wall `room` bright (0 to 1). Light mode in a dark room made the screen read as light
+    ink; a dark screen in a lit room, as dark ink; a bezel darker than the room, as a frame (before
+    lenet.pipeline.ink.photographed_page)."""
+    width, height = 900, 800
+    picture = Image.new("L", (width, height), round(255 * room))
+    pen = ImageDraw.Draw(picture)
+    pen.rectangle((240, 140, 240 + 451, 140 + 551), fill=12)  # the bezel
+    paper, ink = (30, 235) if dark_mode else (240, 20)
+    pen.rectangle((256, 156, 256 + 419, 156 + 519), fill=paper)
+    draw(picture, label, (330, 260, 280), 16, ink)
+    picture = picture.rotate(4, Image.Resampling.BICUBIC, fillcolor=round(255 * room))
+    return picture.convert("RGB").filter(ImageFilter.GaussianBlur(1))

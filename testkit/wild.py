@@ -1,4 +1,5 @@
-"""Synthetic real-world digit images for bench.wild and the app's examples: sketches, photos, pasted MNIST.
+"""Synthetic real-world digit images for bench.wild and the app's examples: sketches, photos, pasted
+MNIST, photos of screens.
 
 Every generator takes a numpy Generator and returns (encoded image bytes, label). Digit shapes come
 from three sources, so no set is MNIST alone: MNIST test digits, glyphs of the fonts on this machine
@@ -347,6 +348,62 @@ def photograph(
         image = image.transpose((Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270)[turn])
         exif[0x0112] = (6, 8)[turn]  # Orientation: rotate 90 clockwise (6) / counter-clockwise (8)
     return encode(image, "JPEG", quality=int(rng.integers(50, 91)), exif=exif.tobytes())
+
+
+def screen(shapes: DigitShapes, rng: np.random.Generator) -> tuple[bytes, int, str]:
+    """(d) A phone photo of a digit shown on a screen: light mode (dark ink on a bright screen) or
+    dark mode (light ink on a dark one), in a dark bezel, in a room darker or lighter than the
+    screen; the screen's glow falling off to its corners, moire stripes, rotation up to 8 degrees,
+    blur, noise, JPEG quality 55-92. A fifth of the screens run off the photo on some side."""
+    width, height = int(rng.integers(600, 1400)), int(rng.integers(600, 1400))
+    overfill = rng.random() < 0.2  # the screen fills the frame and runs off it
+    share = rng.uniform(1.0, 1.3, size=2) if overfill else rng.uniform(0.35, 0.95, size=2)
+    sw, sh = int(width * share[0]), int(height * share[1])  # the screen with its bezel
+    left, top = (
+        int(rng.uniform(min(0, width - sw), max(0, width - sw))),
+        int(rng.uniform(min(0, height - sh), max(0, height - sh))),
+    )
+    bezel = max(3, int(min(sw, sh) * rng.uniform(0.015, 0.08)))
+    inner_w, inner_h = sw - 2 * bezel, sh - 2 * bezel
+    ink, label, source = ink_patch(shapes, rng, int(min(inner_w, inner_h, width, height) * rng.uniform(0.25, 0.7)))
+    # Where the digit sits on the screen, within the part of the screen the photo shows.
+    x_room = (max(left + bezel, 0), min(left + bezel + inner_w, width) - ink.shape[1])
+    y_room = (max(top + bezel, 0), min(top + bezel + inner_h, height) - ink.shape[0])
+    x = int(rng.uniform(x_room[0], max(x_room)))
+    y = int(rng.uniform(y_room[0], max(y_room)))
+    coverage = np.zeros((height, width), np.float32)
+    patch = ink[: height - y, : width - x]
+    coverage[y : y + patch.shape[0], x : x + patch.shape[1]] = patch
+
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    room = rng.uniform(0.05, 0.7) * (
+        1 + rng.uniform(-0.3, 0.3) * (xx / width - 0.5) + rng.uniform(-0.3, 0.3) * (yy / height - 0.5)
+    )
+    rgb = room[..., None] * rng.uniform(0.8, 1.0, size=3)  # (H, W, 3): a wall or desk, its own cast
+    on_screen = (xx >= left) & (xx < left + sw) & (yy >= top) & (yy < top + sh)
+    inner = (xx >= left + bezel) & (xx < left + sw - bezel) & (yy >= top + bezel) & (yy < top + sh - bezel)
+    rgb[on_screen] = rng.uniform(0.02, 0.15)  # the bezel
+    light_mode = rng.random() < 0.5
+    paper, pen = (
+        (rng.uniform(0.85, 1.0), rng.uniform(0.0, 0.15))
+        if light_mode
+        else (rng.uniform(0.08, 0.2), rng.uniform(0.8, 1.0))
+    )
+    tint = np.array([rng.uniform(0.85, 1.0), rng.uniform(0.9, 1.0), 1.0])  # screens run cool
+    middle = ((xx - left - sw / 2) / (sw / 2)) ** 2 + ((yy - top - sh / 2) / (sh / 2)) ** 2
+    glow = rng.uniform(0.75, 1.0) * (1 - rng.uniform(0.0, 0.2) * middle / 2)  # dimmer towards the corners
+    angle, period = rng.uniform(0, math.pi), rng.uniform(8, 60)  # moire: the camera's pixels against the screen's
+    moire = 1 + rng.uniform(0, 0.06) * np.sin(2 * math.pi * (xx * math.cos(angle) + yy * math.sin(angle)) / period)
+    shown = (paper * (1 - coverage) + pen * coverage) * glow * moire
+    rgb[inner] = (shown[..., None] * tint)[inner]
+    rgb = rgb + rng.normal(0, rng.uniform(0.005, 0.03), size=rgb.shape)
+    image = Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8))
+    corner = tuple(int(v) for v in np.asarray(image)[0, 0])
+    image = image.rotate(rng.uniform(-8, 8), Image.Resampling.BICUBIC, fillcolor=corner)
+    blur = rng.uniform(0, 1.5)
+    if blur > 0.3:
+        image = image.filter(ImageFilter.GaussianBlur(blur * min(width, height) / 800))
+    return encode(image, "JPEG", quality=int(rng.integers(55, 93))), label, source
 
 
 def pasted(shapes: DigitShapes, rng: np.random.Generator) -> tuple[bytes, int, str]:

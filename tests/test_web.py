@@ -32,8 +32,16 @@ from testkit.browser import (
 )
 from testkit.paper import KINDS as PAPER_KINDS
 from testkit.paper import askew, paper_photo
-from testkit.render import PRINTED, askew_ruled_page, encode, pad_drawing, printed_page, shadowed_page
-from testkit.wild import DigitShapes, find_fonts, pasted, sketch
+from testkit.render import (
+    PRINTED,
+    askew_ruled_page,
+    encode,
+    pad_drawing,
+    printed_page,
+    screen_page,
+    shadowed_page,
+)
+from testkit.wild import DigitShapes, find_fonts, pasted, screen, sketch
 
 from .conftest import ROOT, run_lenet
 
@@ -241,7 +249,8 @@ def test_the_page_reads_as_the_server_does(page, site, mnist_test):
     4 pages half in shadow (testkit.render.shadowed_page), 10 with a box, a circle, a margin line, a
     sloping underline beside the digit or a box it sits on (printed_page), 2 on ruling askew
     (askew_ruled_page) and 18 photos on printed paper (testkit.paper: ruled, squared, underlined,
-    circled, boxed; ruled and squared pages 8 degrees askew too), these all read right, read by the
+    circled, boxed; ruled and squared pages 8 degrees askew too), 6 photos of a screen in its room and
+    4 screens in light and dark mode (testkit.render.screen_page), these all read right, read by the
     page and by Predictor.predict: the top-1 agrees on 99% or more, and the 28x28 inputs differ by at
     most 8 grey levels on average."""
     url, _ = site
@@ -266,6 +275,14 @@ def test_the_page_reads_as_the_server_does(page, site, mnist_test):
         right = [(printed, label) for printed, label in turned if predictor.predict(printed).label == str(label)]
         assert len(right) >= 2, kind
         cases += [(printed, label, "shadow") for printed, label in right[:2]]
+    # Photos of a screen in its room (testkit.wild.screen): the first 6 the server reads right. And a
+    # screen in light mode in a dark room and in dark mode in a lit one (screen_page): the page and its
+    # shade found, the room and the bezel left out, in the page as on the server.
+    screens = (screen(shapes, rng) for _ in range(30))
+    right = [(data, label) for data, label, _ in screens if predictor.predict(data).label == str(label)]
+    cases += [(data, label, "shadow") for data, label in right[:6]]
+    for label in (1, 7):
+        cases += [(encode(screen_page(label, dark, room)), label, "touched") for dark, room in ((0, 0.05), (1, 0.9))]
     agree, differences = 0, []
     for data, truth, source in cases:
         label, levels = read_in_page(page, data)

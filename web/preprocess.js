@@ -56,16 +56,10 @@ function inkMap(image) {
     gray.data[i] = (channels[0].data[i] + channels[1].data[i] + channels[2].data[i]) / 3;
   }
   const smooth = meanFilter3(gray);
-  const paper = nearbyPaper(smooth).data;
-  let low = Infinity;
-  let high = -Infinity;
-  smooth.data.forEach((v, i) => {
-    low = Math.min(low, v - paper[i]);
-    high = Math.max(high, v - paper[i]);
-  });
-  // The paper covers most of each part of the picture, so the median around a pixel is paper; the ink
-  // is the farther extreme from it.
-  if (high > -low) for (const ch of channels) ch.data.forEach((v, i) => (ch.data[i] = 1 - v)); // light ink
+  // A page with a surround (a screen in its bezel, a sheet on a desk): its own shade tells the ink's.
+  const page = photographedPage(smooth);
+  const light = page ? page.lightInk : lightInk(smooth);
+  if (light) for (const ch of channels) ch.data.forEach((v, i) => (ch.data[i] = 1 - v)); // light ink
   const papers = channels.map((ch) => paperBrightness(ch)); // paper -> 1 everywhere, whatever the light and cast
   const ink = plane(width, height);
   for (let i = 0; i < ink.data.length; i++) {
@@ -73,7 +67,173 @@ function inkMap(image) {
     for (let c = 0; c < 3; c++) darkest = Math.min(darkest, channels[c].data[i] / papers[c].data[i]);
     ink.data[i] = Math.min(1, Math.max(0, 1 - darkest));
   }
+  if (page) page.mask.forEach((inside, i) => inside || (ink.data[i] = 0)); // the surround and the page's edge
   return ink;
+}
+
+// ink._light_ink: the paper covers most of each part of the picture, so the median around a pixel is
+// paper; the ink is the farther extreme from it.
+function lightInk(smooth) {
+  const paper = nearbyPaper(smooth).data;
+  let low = Infinity;
+  let high = -Infinity;
+  smooth.data.forEach((v, i) => {
+    low = Math.min(low, v - paper[i]);
+    high = Math.max(high, v - paper[i]);
+  });
+  return high > -low;
+}
+
+// ink.photographed_page: a page with a surround of another shade, on a copy at most BACKGROUND_SIDE a side
+// split at Otsu's level: a light page first, then a dark one, the largest 4-connected regions of each shade
+// first, each with all it encloses. {mask: 0/1 over the picture, the page less its edge, lightInk} or null.
+function photographedPage(gray) {
+  const small = areaCopy(gray, C.BACKGROUND_SIDE);
+  const { width: w, height: h } = small;
+  const level = otsuLevel(small.data);
+  const bright = Uint8Array.from(small.data, (v) => (v >= level ? 1 : 0));
+  const ones = new Float64Array(w * h).fill(1);
+  for (const lightInk of [false, true]) {
+    const shade = lightInk ? bright.map((v) => 1 - v) : bright;
+    const { labels, boxes, weight: areas } = components(shade, w, h, ones, 4);
+    const order = areas.map((_, i) => i).sort((a, b) => areas[b] - areas[a] || a - b);
+    for (const i of order) {
+      if (areas[i] < C.PAGE_AREA * w * h) break;
+      const [top, left, bottom, right] = boxes[i];
+      if (top === 0 || left === 0 || bottom === h - 1 || right === w - 1) continue; // paper running off the picture
+      const [bw, bh] = [right - left + 3, bottom - top + 3]; // the box and a pixel all round
+      const region = new Uint8Array(bw * bh);
+      const other = new Uint8Array(bw * bh).fill(1);
+      for (let y = top; y <= bottom; y++)
+        for (let x = left; x <= right; x++) {
+          const at = (y - top + 1) * bw + x - left + 1;
+          region[at] = labels[y * w + x] === i + 1 ? 1 : 0;
+          other[at] = shade[y * w + x] ? 0 : 1;
+        }
+      const outside = reached(region, bw, bh);
+      const filled = outside.map((v) => 1 - v); // the region and all it encloses
+      const ink = filled.map((v, at) => v & other[at]);
+      if (!isPage(filled, region, ink, bw, bh)) continue;
+      const eroded = filled.map((v, at) => {
+        const [y, x] = [Math.floor(at / bw), at % bw];
+        return v && y > 0 && y < bh - 1 && x > 0 && x < bw - 1 && filled[at - 1] && filled[at + 1] && filled[at - bw] && filled[at + bw] ? 1 : 0;
+      });
+      // Each pixel of the picture takes the copy's pixel it lies in (floor(y * h / H)).
+      const mask = new Uint8Array(gray.width * gray.height);
+      for (let y = 0; y < gray.height; y++) {
+        const sy = Math.floor((y * h) / gray.height);
+        if (sy < top || sy > bottom) continue;
+        for (let x = 0; x < gray.width; x++) {
+          const sx = Math.floor((x * w) / gray.width);
+          if (sx >= left && sx <= right) mask[y * gray.width + x] = eroded[(sy - top + 1) * bw + sx - left + 1];
+        }
+      }
+      return { mask, lightInk };
+    }
+  }
+  return null;
+}
+
+// The cells of a w x h grid that its border reaches through cells not in `set`, 4-connected (the paper
+// outside a region: binary_fill_holes' complement), as a 0/1 Uint8Array.
+function reached(set, w, h) {
+  const outside = new Uint8Array(w * h);
+  const queue = [];
+  for (let y = 0; y < h; y++) for (const x of y === 0 || y === h - 1 ? [...Array(w).keys()] : [0, w - 1]) if (!set[y * w + x]) (outside[y * w + x] = 1), queue.push(y * w + x);
+  while (queue.length) {
+    const at = queue.pop();
+    const [y, x] = [Math.floor(at / w), at % w];
+    for (const [yy, xx] of [[y - 1, x], [y + 1, x], [y, x - 1], [y, x + 1]]) {
+      const next = yy * w + xx;
+      if (yy >= 0 && yy < h && xx >= 0 && xx < w && !outside[next] && !set[next]) (outside[next] = 1), queue.push(next);
+    }
+  }
+  return outside;
+}
+
+// ink._is_page: whether a region of one shade (`paper`), with all it encloses (`filled`), is a page holding
+// the `ink` of the other shade: ink spanning PAGE_SPAN of its rows or columns and covering at most PAGE_INK of
+// it, the page four-sided (PAGE_SQUARE of its least rectangle), its paper more than PAGE_THINNER times as deep
+// as the ink's heaviest stroke.
+function isPage(filled, paper, ink, w, h) {
+  let [area, inked] = [0, 0];
+  const [rows, cols, inkRows, inkCols] = [new Uint8Array(h), new Uint8Array(w), new Uint8Array(h), new Uint8Array(w)];
+  for (let at = 0; at < w * h; at++) {
+    const [y, x] = [Math.floor(at / w), at % w];
+    if (filled[at]) (area++, (rows[y] = 1), (cols[x] = 1));
+    if (ink[at]) (inked++, (inkRows[y] = 1), (inkCols[x] = 1));
+  }
+  if (!inked || inked > C.PAGE_INK * area) return false;
+  const count = (set) => set.reduce((sum, v) => sum + v, 0);
+  const span = (set) => set.lastIndexOf(1) - set.indexOf(1) + 1; // ink._extent
+  if (Math.max(span(inkRows) / count(rows), span(inkCols) / count(cols)) < C.PAGE_SPAN) return false;
+  if (area < C.PAGE_SQUARE * leastRectangle(filled, w, h)) return false;
+  const strokes = components(ink, w, h, new Float64Array(w * h).fill(1));
+  const heaviest = strokes.weight.indexOf(Math.max(...strokes.weight)) + 1;
+  return depth(paper, w, h) > C.PAGE_THINNER * depth(strokes.labels.map((label) => (label === heaviest ? 1 : 0)), w, h);
+}
+
+// ink._least_rectangle: the area of the smallest rectangle, at any angle, around the cells (unit squares) of
+// `set`: one side along an edge of their convex hull (rotating calipers).
+function leastRectangle(set, w, h) {
+  const corners = new Map();
+  for (let y = 0; y < h; y++) {
+    let [first, last] = [-1, -1];
+    for (let x = 0; x < w; x++) if (set[y * w + x]) (first < 0 && (first = x), (last = x));
+    if (first < 0) continue;
+    for (const x of [first, last + 1]) for (const yy of [y, y + 1]) corners.set(`${x},${yy}`, [x, yy]);
+  }
+  const points = [...corners.values()].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const turn = (o, a, b) => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
+  const half = (ordered) => {
+    const chain = [];
+    for (const point of ordered) {
+      while (chain.length >= 2 && turn(chain[chain.length - 2], chain[chain.length - 1], point) <= 0) chain.pop();
+      chain.push(point);
+    }
+    return chain.slice(0, -1);
+  };
+  const hull = [...half(points), ...half([...points].reverse())];
+  let best = Infinity;
+  hull.forEach(([x0, y0], k) => {
+    const [x1, y1] = hull[(k + 1) % hull.length];
+    const length = Math.hypot(x1 - x0, y1 - y0);
+    const along = hull.map(([x, y]) => ((x - x0) * (x1 - x0) + (y - y0) * (y1 - y0)) / length);
+    const across = hull.map(([x, y]) => ((x - x0) * (y1 - y0) - (y - y0) * (x1 - x0)) / length);
+    best = Math.min(best, (Math.max(...along) - Math.min(...along)) * (Math.max(...across) - Math.min(...across)));
+  });
+  return best;
+}
+
+// ink._depth: the most steps (diagonals too) from a cell of `set` to a cell outside it (a chessboard distance
+// transform in two passes; the grid's border cells are outside in every use here).
+function depth(set, w, h) {
+  const steps = new Float64Array(w * h);
+  const at = (y, x) => (y >= 0 && y < h && x >= 0 && x < w ? steps[y * w + x] : Infinity);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) if (set[y * w + x]) steps[y * w + x] = 1 + Math.min(at(y, x - 1), at(y - 1, x - 1), at(y - 1, x), at(y - 1, x + 1));
+  let most = 0;
+  for (let y = h - 1; y >= 0; y--)
+    for (let x = w - 1; x >= 0; x--)
+      if (set[y * w + x]) most = Math.max(most, (steps[y * w + x] = Math.min(steps[y * w + x], 1 + Math.min(at(y, x + 1), at(y + 1, x + 1), at(y + 1, x), at(y + 1, x - 1)))));
+  return most;
+}
+
+// ink.otsu_level: where the bright class begins, by Otsu's threshold on 256 bins of values in [0, 1].
+function otsuLevel(values) {
+  const counts = new Float64Array(256);
+  for (const v of values) counts[Math.min(255, Math.max(0, Math.floor(v * 256)))]++;
+  let [total, totalSum] = [0, 0];
+  counts.forEach((n, k) => ((total += n), (totalSum += n * k)));
+  let [dark, sums, best, level] = [0, 0, -1, 0];
+  counts.forEach((n, k) => {
+    dark += n;
+    sums += n * k;
+    const light = total - dark;
+    const spread = dark * light * (sums / dark - (totalSum - sums) / light) ** 2; // NaN with a class empty
+    if (spread > best) (best = spread), (level = k);
+  });
+  return (level + 1) / 256;
 }
 
 // _nearby_paper(): the paper's grey level around each pixel, the median of POLARITY_WINDOW-wide windows
@@ -210,10 +370,10 @@ function printedLine(box, size) {
   return long >= C.RULE_ASPECT * thin && long >= C.RULE_LENGTH * size;
 }
 
-// scipy.ndimage.label (8-connected) of the set cells of a w x h grid: labels numbered from 1 in the
-// raster order of their first cell, each one's box [top, left, bottom, right] (inclusive) and the sum
-// of `values` over its cells.
-function components(set, w, h, values) {
+// scipy.ndimage.label (8-connected, or 4-connected with `neighbours` 4) of the set cells of a w x h grid:
+// labels numbered from 1 in the raster order of their first cell, each one's box [top, left, bottom, right]
+// (inclusive) and the sum of `values` over its cells.
+function components(set, w, h, values, neighbours = 8) {
   const labels = new Int32Array(w * h);
   const boxes = [];
   const weight = [];
@@ -238,6 +398,7 @@ function components(set, w, h, values) {
           const yy = y + dy;
           const xx = x + dx;
           const next = yy * w + xx;
+          if (neighbours === 4 && dy && dx) continue;
           if (yy >= 0 && yy < h && xx >= 0 && xx < w && set[next] && !labels[next]) (labels[next] = label), queue.push(next);
         }
     }

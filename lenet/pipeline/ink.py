@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -41,6 +42,16 @@ UNDERLINE_ASPECT = 3  # a component under the digit, this many times wider than 
 LINE_SPAN, LINE_TILT, LINE_STEP, LINE_SIDE = 0.8, 0.2, 0.01, 256
 LINE_BAND = 5  # a found line is at most this many pixels of that copy thick (3, and slopes' drift)
 LINE_GLANCE = 64  # lines are first looked for on a copy at most this size: most photos have none
+# A page photographed with a surround of another shade (a screen in its bezel, light or dark mode; a
+# sheet on a desk): a region of one shade on the copy the paper's lighting is estimated on, not
+# touching the picture's border, covering PAGE_AREA of the picture or more, and holding ink of the
+# other shade that spans PAGE_SPAN of its height or width and covers at most PAGE_INK of it, in
+# strokes: its paper is more than PAGE_THINNER times as deep (steps from outside it) as the ink's
+# heaviest stroke. Inverted, white strokes on black (MNIST as it is) may make a "page" whose "ink",
+# a loop's hole, is a blob, deeper than the strokes around it. A page is four-sided: it fills
+# PAGE_SQUARE of the smallest rectangle around it, at any angle (an ellipse, a thick white 0 whose
+# hole is a slit, fills 0.79). Outside the page nothing is ink: the surround is no part of the digit.
+PAGE_AREA, PAGE_SPAN, PAGE_INK, PAGE_THINNER, PAGE_SQUARE = 0.1, 0.15, 0.25, 1.5, 0.9
 EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)  # scipy.ndimage.label's structure: diagonal neighbours join
 
 
@@ -63,13 +74,144 @@ def ink_map(picture: Picture) -> np.ndarray:
             planes = planes.copy()
         rgb = torch.from_numpy(planes).float().div_(255.0)
     gray = _mean_filter3(rgb.mean(0))  # (H, W), without single-pixel noise
-    # The paper covers most of each part of the picture, so the median around a pixel is paper; the
-    # ink is the farther extreme from it.
-    deviation = gray - _nearby_paper(gray)
-    if float(deviation.max()) > -float(deviation.min()):
+    page = photographed_page(gray)
+    if page is not None:
+        # A page with a surround: its own shade tells the ink's, whatever the surround's. (The
+        # median around a screen in a dark room is the room: the screen lies far above it, and
+        # would be taken for light ink; a dark screen in a lit room, for dark ink.)
+        if page.light_ink:
+            rgb = 1.0 - rgb
+    elif _light_ink(gray):
         rgb = 1.0 - rgb  # light ink on a dark ground (chalkboard, inverted MNIST): make the ink dark
     flat = rgb / _paper_brightness(rgb)  # (C, H, W): paper -> 1 everywhere, whatever the light and cast
-    return (1.0 - flat.amin(0)).clamp(0.0, 1.0).numpy()  # the darkest channel: a blue or red pen counts
+    ink = (1.0 - flat.amin(0)).clamp(0.0, 1.0).numpy()  # the darkest channel: a blue or red pen counts
+    if page is not None:
+        ink[~page.mask] = 0.0  # the surround, and the page's edge: a screen's bezel, a desk
+    return ink
+
+
+def _light_ink(gray: torch.Tensor) -> bool:
+    """Whether the ink is lighter than its paper: the paper covers most of each part of the picture,
+    so the median around a pixel is paper, and the ink is the farther extreme from it."""
+    deviation = gray - _nearby_paper(gray)
+    return float(deviation.max()) > -float(deviation.min())
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page photographed with its surround: `mask`, (H, W) bool, the page less its edge; `light_ink`:
+    the page is dark and its ink light (a screen in dark mode, a chalkboard in a lit room)."""
+
+    mask: np.ndarray
+    light_ink: bool
+
+
+def photographed_page(gray: torch.Tensor) -> Page | None:
+    """(H, W) grey levels -> the page the digit is on, where the photo shows a page with a surround
+    of another shade (PAGE_AREA's comment says what counts); None where it shows none (most photos:
+    the paper runs off every side).
+
+    Sought on a copy BACKGROUND_SIDE a side, split into light and dark pixels at Otsu's threshold:
+    a light page first, then a dark one; for each, the largest 4-connected regions of its shade
+    first, each with all it encloses."""
+    height, width = gray.shape
+    small = _area_copy(gray[None, None], BACKGROUND_SIDE)[0, 0].numpy()  # (h, w)
+    bright = small >= otsu_level(small)
+    for shade in (bright, ~bright):
+        regions, _ = ndimage.label(shade)  # 4-connected
+        areas = np.bincount(regions.ravel())
+        areas[0] = 0  # the other shade's pixels
+        objects = ndimage.find_objects(regions)
+        for label in np.argsort(-areas, kind="stable"):
+            if areas[label] < PAGE_AREA * small.size:
+                break
+            rows, cols = objects[label - 1]
+            if rows.start == 0 or cols.start == 0 or rows.stop == small.shape[0] or cols.stop == small.shape[1]:
+                continue  # paper running off the picture: no page with a surround
+            region = np.pad(regions[rows, cols] == label, 1)  # (h' + 2, w' + 2), blank all round
+            outside, _ = ndimage.label(~region)
+            filled = outside != outside[0, 0]  # the region and all it encloses
+            if _is_page(filled, region, filled & ~np.pad(shade[rows, cols], 1)):
+                page = np.zeros(small.shape, bool)
+                page[rows, cols] = ndimage.binary_erosion(filled)[1:-1, 1:-1]  # less a pixel of its edge
+                # Each full-size pixel takes the copy's pixel it lies in (floor(y * h / H)).
+                rows_in, cols_in = (np.arange(n) * m // n for n, m in zip((height, width), small.shape, strict=True))
+                return Page(page[rows_in][:, cols_in], light_ink=shade is not bright)
+    return None
+
+
+def _is_page(filled: np.ndarray, paper: np.ndarray, ink: np.ndarray) -> bool:
+    """Whether a region of one shade, `paper`, with all it encloses, `filled`, is a page holding the
+    `ink` of the other shade."""
+    area = int(filled.sum())
+    spans = [(filled.any(axis).sum(), _extent(ink, 1 - axis)) for axis in (1, 0)]  # (rows, ink's rows), (cols, ...)
+    if not ink.any() or ink.sum() > PAGE_INK * area or max(inked / whole for whole, inked in spans) < PAGE_SPAN:
+        return False
+    if area < PAGE_SQUARE * _least_rectangle(filled):
+        return False
+    strokes, _ = ndimage.label(ink, structure=EIGHT_CONNECTED)
+    stroke = strokes == 1 + int(np.argmax(np.bincount(strokes.ravel())[1:]))  # the heaviest
+    return bool(_depth(paper) > PAGE_THINNER * _depth(stroke))
+
+
+def _least_rectangle(mask: np.ndarray) -> float:
+    """The area of the smallest rectangle, at any angle, around the pixels (unit squares) of `mask`:
+    one side lies along an edge of their convex hull (rotating calipers)."""
+    rows = np.flatnonzero(mask.any(1))
+    firsts, lasts = mask.argmax(1)[rows], mask.shape[1] - mask[:, ::-1].argmax(1)[rows]  # [first, last + 1)
+    # Each row's outer corners, (x, y): its pixels' hull is theirs.
+    corners = {
+        (int(x), int(y))
+        for row, first, last in zip(rows, firsts, lasts, strict=True)
+        for x in (first, last)
+        for y in (row, row + 1)
+    }
+    hull = _convex_hull(sorted(corners))
+    best = math.inf
+    for (x0, y0), (x1, y1) in zip(hull, hull[1:] + hull[:1], strict=True):
+        length = math.hypot(x1 - x0, y1 - y0)
+        along = [((x - x0) * (x1 - x0) + (y - y0) * (y1 - y0)) / length for x, y in hull]
+        across = [((x - x0) * (y1 - y0) - (y - y0) * (x1 - x0)) / length for x, y in hull]
+        best = min(best, (max(along) - min(along)) * (max(across) - min(across)))
+    return best
+
+
+def _convex_hull(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The convex hull of sorted points, counter-clockwise, without collinear points (Andrew's
+    monotone chain)."""
+
+    def half(ordered):
+        chain = []
+        for point in ordered:
+            while len(chain) >= 2 and _turn(chain[-2], chain[-1], point) <= 0:
+                chain.pop()
+            chain.append(point)
+        return chain[:-1]
+
+    return half(points) + half(points[::-1])
+
+
+def _turn(o: tuple[int, int], a: tuple[int, int], b: tuple[int, int]) -> int:
+    """> 0 where o -> a -> b turns counter-clockwise, < 0 clockwise, 0 on a line."""
+    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+
+def _depth(mask: np.ndarray) -> int:
+    """How deep `mask` is: the most steps (diagonals too) from one of its pixels to outside it."""
+    return int(ndimage.distance_transform_cdt(mask, metric="chessboard").max())
+
+
+def otsu_level(values: np.ndarray) -> float:
+    """The level in [0, 1] that best splits `values` in [0, 1] into a dark and a bright class (Otsu's
+    threshold on 256 bins): where the bright class begins."""
+    bins = np.clip((values.ravel() * 256).astype(np.int64), 0, 255)
+    counts = np.bincount(bins, minlength=256).astype(np.float64)
+    dark = np.cumsum(counts)  # pixels at or below each bin
+    light = dark[-1] - dark
+    sums = np.cumsum(counts * np.arange(256))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = dark * light * (sums / dark - (sums[-1] - sums) / light) ** 2
+    return (int(np.argmax(np.nan_to_num(spread, nan=-1.0))) + 1) / 256
 
 
 def _nearby_paper(gray: torch.Tensor) -> torch.Tensor:
