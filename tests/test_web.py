@@ -282,7 +282,9 @@ def test_the_page_reads_as_the_server_does(page, site, mnist_test):
     right = [(data, label) for data, label, _ in screens if predictor.predict(data).label == str(label)]
     cases += [(data, label, "shadow") for data, label in right[:6]]
     for label in (1, 7):
-        cases += [(encode(screen_page(label, dark, room)), label, "touched") for dark, room in ((0, 0.05), (1, 0.9))]
+        cases += [
+            (encode(screen_page(label, dark, room)), label, "touched") for dark, room in ((False, 0.05), (True, 0.9))
+        ]
     agree, differences = 0, []
     for data, truth, source in cases:
         label, levels = read_in_page(page, data)

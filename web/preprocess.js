@@ -93,8 +93,8 @@ function photographedPage(gray) {
   const level = otsuLevel(small.data);
   const bright = Uint8Array.from(small.data, (v) => (v >= level ? 1 : 0));
   const ones = new Float64Array(w * h).fill(1);
-  for (const lightInk of [false, true]) {
-    const shade = lightInk ? bright.map((v) => 1 - v) : bright;
+  for (const darkPage of [false, true]) {
+    const shade = darkPage ? bright.map((v) => 1 - v) : bright;
     const { labels, boxes, weight: areas } = components(shade, w, h, ones, 4);
     const order = areas.map((_, i) => i).sort((a, b) => areas[b] - areas[a] || a - b);
     for (const i of order) {
@@ -128,7 +128,7 @@ function photographedPage(gray) {
           if (sx >= left && sx <= right) mask[y * gray.width + x] = eroded[(sy - top + 1) * bw + sx - left + 1];
         }
       }
-      return { mask, lightInk };
+      return { mask, lightInk: darkPage }; // a dark page holds light ink
     }
   }
   return null;

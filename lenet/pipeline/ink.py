@@ -1,4 +1,4 @@
-"""Where the ink is: lighting and colour casts flattened, polarity detected, specks, edges and printing dropped."""
+"""Where the ink is: a page's surround, lighting, colour cast and polarity undone; specks, edges, printing dropped."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def _light_ink(gray: torch.Tensor) -> bool:
 @dataclass(frozen=True)
 class Page:
     """A page photographed with its surround: `mask`, (H, W) bool, the page less its edge; `light_ink`:
-    the page is dark and its ink light (a screen in dark mode, a chalkboard in a lit room)."""
+    the page is dark and its ink light (a screen in dark mode)."""
 
     mask: np.ndarray
     light_ink: bool
