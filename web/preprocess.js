@@ -480,18 +480,7 @@ function joinedFrame(labels, ink, width, [top, left, bottom, right], label) {
       shape.data[at] = labels[y * width + x] === label ? 1 : 0;
       weights[at] = ink.data[y * width + x];
     }
-  // The paper outside (binary_fill_holes' complement): the blank the border reaches, 4-connected.
-  const outside = new Uint8Array(w * h);
-  const queue = [];
-  for (let y = 0; y < h; y++) for (const x of y === 0 || y === h - 1 ? [...Array(w).keys()] : [0, w - 1]) (outside[y * w + x] = 1), queue.push(y * w + x);
-  while (queue.length) {
-    const at = queue.pop();
-    const [y, x] = [Math.floor(at / w), at % w];
-    for (const [yy, xx] of [[y - 1, x], [y + 1, x], [y, x - 1], [y, x + 1]]) {
-      const next = yy * w + xx;
-      if (yy >= 0 && yy < h && xx >= 0 && xx < w && !outside[next] && !shape.data[next]) (outside[next] = 1), queue.push(next);
-    }
-  }
+  const outside = reached(shape.data, w, h); // the paper outside: the blank the border reaches
   // The box [top, left, bottom, right] of a 0/1 array over (h, w), or null.
   const boxOf = (set) => {
     const box = [h, w, -1, -1];
