@@ -80,7 +80,7 @@ def launch_options() -> dict:
         uploads=uploads,
         trust_proxy=TRUST_PROXY,
         # Read at the first call, when every event is in place (bench/noop_app.py adds one after import).
-        endpoints=functools.cache(lambda: endpoint_table(demo.fns)),
+        endpoints=functools.cache(lambda: endpoint_table(demo.fns, demo.get_api_info()["named_endpoints"])),
         streams=lambda path, query: stream_waiting(demo._queue, path, query),
     )
     return {

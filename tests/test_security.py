@@ -314,6 +314,12 @@ def test_calls_of_missing_endpoints_or_inputs_are_refused_in_one_line(app, http)
         "one input of six": (join, {"fn_index": ids["save_correction"], "data": [None], "session_hash": "x3"}, 422),
         "example 999": (join, {"fn_index": ids["load_example"], "data": [999], "session_hash": "x4"}, 422),
         "example 'x'": (join, {"fn_index": ids["load_example"], "data": ["x"], "session_hash": "x5"}, 422),
+        # By parameter name (the API page's curl form): Gradio's KeyError or TypeError, an HTTP 500.
+        "a page endpoint, by parameter name": (f"{API}call/v2/predict_image", {}, 404),
+        "a private endpoint, by parameter name": (f"{API}call/v2/save_correction", {}, 404),
+        "an unknown name, by parameter name": (f"{API}call/v2/no_such_endpoint", {}, 404),
+        "no image, by parameter name": (f"{API}call/v2/read_digit", {}, 422),
+        "an unknown parameter": (f"{API}call/v2/read_number", {"image": "", "images": ""}, 422),
     }
     for what, (route, body, status) in calls.items():
         response = http.post(route, json=body)
@@ -321,7 +327,12 @@ def test_calls_of_missing_endpoints_or_inputs_are_refused_in_one_line(app, http)
         assert response.json()["detail"].startswith("refused: "), what
     # The streams a client reads its answers from, for an event or a session that is not waiting:
     # Gradio dropped the connection and logged two tracebacks (80 lines) for each.
-    streams = [f"{API}queue/data?session_hash=nobody", f"{API}call/predict_image/no-such-event", f"{API}call/nothing/x"]
+    streams = [
+        f"{API}queue/data?session_hash=nobody",
+        f"{API}call/predict_image/no-such-event",
+        f"{API}call/nothing/x",
+        f"{API}call/v2/read_digit/no-such-event",
+    ]
     for route in streams:
         response = http.get(route)
         assert response.status_code == 404 and response.json()["detail"].startswith("refused: "), route
@@ -370,9 +381,21 @@ def test_the_endpoint_table_reads_gradios_events():
         1: SimpleNamespace(fn=None, inputs=[], api_name="js_fn"),  # runs in the page only
         2: SimpleNamespace(fn=print, inputs=[object(), object()], api_name="two"),
     }
-    table = endpoint_table(functions)
+    documented = {"/two": {"parameters": [{"parameter_name": "a", "parameter_has_default": False},
+                                          {"parameter_name": "b", "parameter_has_default": True}]}}  # fmt: skip
+    table = endpoint_table(functions, documented)
     assert set(table) == {0, "load_example", 2, "two"}
-    assert table[0] == Endpoint(1, examples=2) and table["two"] == Endpoint(2)
+    assert table[0] == Endpoint(1, examples=2) and table["two"] == Endpoint(2, keywords=(("a", False), ("b", True)))
+    # By parameter name: only what the API page documents, with what it needs and nothing else.
+    assert misdirected("/gradio_api/call/v2/two", {"a": 1}, table) is None
+    assert misdirected("/gradio_api/call/v2/two", {"a": 1, "b": 2, "oauth_token": "t"}, table) is None
+    assert misdirected("/gradio_api/call/v2/two", {"b": 2}, table) == (
+        422,
+        "refused: no value for 'a': this endpoint takes a, b",
+    )
+    assert misdirected("/gradio_api/call/v2/two", {"a": 1, "c": 3}, table)[0] == 422
+    assert misdirected("/gradio_api/call/v2/load_example", {}, table)[0] == 404  # undocumented
+    assert misdirected("/gradio_api/call/v2/two", [1], table) is None  # Gradio's 422
     assert misdirected("/gradio_api/call/two", {"data": [1]}, table)[0] == 422
     assert misdirected("/gradio_api/call/two", {"data": [1, 2]}, table) is None
     assert misdirected("/gradio_api/queue/join", {"fn_index": 0, "data": [2]}, table)[0] == 422
@@ -394,10 +417,12 @@ def test_only_the_named_tools_and_mcp_take_large_bodies():
         "/gradio_api/mcp/messages/",
         "/gradio_api/call/read_digit",
         "/gradio_api/run/read_number/",
+        "/gradio_api/call/v2/read_digit",
     ]
     refused = [
         "/gradio_api/call/read_digits",
         "/gradio_api/call/predict_sketch",
+        "/gradio_api/call/v2/predict_sketch",
         "/call/read_digit",
         "/gradio_api/upload",
     ]

@@ -45,12 +45,14 @@ FORM_OVERHEAD_BYTES = 64 * 1024
 UPLOAD_COST_BYTES = 64 * 1024
 HASH_NAME = re.compile(r"[0-9a-f]{32,64}")  # sha256 / blake2 hex digests, as Gradio names cache folders
 MAX_PATH_CHARS = 1024  # an upload's path in Gradio's cache is about 100 characters
-# Routes that name an endpoint by number in their body ({"fn_index": 3, "data": [...]}), and by name in
-# their path (/gradio_api/call/predict_image).
+# Routes that name an endpoint by number in their body ({"fn_index": 3, "data": [...]}), by name in
+# their path (/gradio_api/call/predict_image), and by name with its inputs by parameter name
+# (/gradio_api/call/v2/read_digit {"image": "..."}: the form the API page's curl example uses).
 INDEXED_ROUTES = re.compile(r"/gradio_api/(queue/join|run/predict|api/predict)/?")
 NAMED_ROUTES = re.compile(r"/gradio_api/(call|run|api)/([^/]+)/?")
+KEYWORD_ROUTES = re.compile(r"/gradio_api/call/v2/([^/]+)/?")
 # Event streams a client reads after joining the queue (GET).
-STREAM_ROUTES = re.compile(r"/gradio_api/(queue/data|call/([^/]+)/([^/]+))/?")
+STREAM_ROUTES = re.compile(r"/gradio_api/(queue/data|call/(?:v2/)?([^/]+)/([^/]+))/?")
 NO_STREAM = "refused: no such event or session waiting (an answer is read once: join the queue, then read its stream)"
 NO_ENDPOINT = "refused: no such endpoint (GET /gradio_api/info lists the API's endpoints and their inputs)"
 NOT_RECEIVED = (
@@ -112,17 +114,33 @@ class Endpoint:
 
     inputs: int  # "data" holds at least this many values
     examples: int | None = None  # an example loader: "data"[0] is an index below this
+    # Its inputs by name, (parameter name, whether it has a default), for an endpoint the API page
+    # documents; None for the others, which Gradio's /call/v2/ route fails on with a KeyError.
+    keywords: tuple[tuple[str, bool], ...] | None = None
 
 
-def endpoint_table(functions: Mapping[int, Any]) -> dict[int | str, Endpoint]:
+def endpoint_table(
+    functions: Mapping[int, Any], documented: Mapping[str, Any] | None = None
+) -> dict[int | str, Endpoint]:
     """Gradio's event functions by fn_index (a Blocks' `fns`) -> their Endpoint, by fn_index and by
-    api_name. An example loader's one input is a Dataset, whose `samples` are the examples."""
+    api_name. An example loader's one input is a Dataset, whose `samples` are the examples.
+    `documented`: the API page's endpoints (a Blocks' `get_api_info()["named_endpoints"]`, keyed
+    "/api_name"), whose parameters a /call/v2/ request names."""
     table: dict[int | str, Endpoint] = {}
     for index, function in functions.items():
         if function.fn is None:  # a JavaScript-only event: nothing on the server to call
             continue
         samples = getattr(function.inputs[0], "samples", None) if len(function.inputs) == 1 else None
-        endpoint = Endpoint(len(function.inputs), len(samples) if isinstance(samples, list) else None)
+        info = (documented or {}).get(f"/{function.api_name}") if function.api_name else None
+        keywords = (
+            tuple(
+                (parameter["parameter_name"], bool(parameter["parameter_has_default"]))
+                for parameter in info["parameters"]
+            )
+            if info is not None
+            else None
+        )
+        endpoint = Endpoint(len(function.inputs), len(samples) if isinstance(samples, list) else None, keywords)
         table[index] = endpoint
         if function.api_name:
             table[function.api_name] = endpoint
@@ -133,6 +151,8 @@ def misdirected(path: str, value: Any, endpoints: Mapping[int | str, Endpoint]) 
     """(status, message) for a call of an endpoint the app does not have, or with fewer inputs than
     it takes, or an example that is not there; None for anything else. Gradio answers these with an
     HTTP 500, a dropped connection or a failed event, and logs a 20-70 line traceback for each."""
+    if keyword := KEYWORD_ROUTES.fullmatch(path):
+        return _misnamed(endpoints.get(keyword.group(1)), value)
     if INDEXED_ROUTES.fullmatch(path):
         if not isinstance(value, dict) or type(value.get("fn_index")) is not int:
             return None  # Gradio's own validation refuses it cleanly (422)
@@ -150,6 +170,23 @@ def misdirected(path: str, value: Any, endpoints: Mapping[int | str, Endpoint]) 
         return 422, f'refused: this endpoint takes {endpoint.inputs} input{"s" * (endpoint.inputs != 1)} in "data"'
     if endpoint.examples is not None and not (type(data[0]) is int and 0 <= data[0] < endpoint.examples):
         return 422, f"refused: an example is picked by its index, from 0 to {endpoint.examples - 1}"
+    return None
+
+
+def _misnamed(endpoint: Endpoint | None, value: Any) -> tuple[int, str] | None:
+    """(status, message) for a /call/v2/ request of an endpoint the API page does not document, or
+    whose body names a parameter it does not take or leaves out one without a default."""
+    if endpoint is None or endpoint.keywords is None:
+        return 404, NO_ENDPOINT
+    if not isinstance(value, dict):
+        return None  # Gradio's own validation refuses it cleanly (422)
+    names = [name for name, _ in endpoint.keywords]
+    takes = f"this endpoint takes {', '.join(names) or 'no parameters'}"
+    # Gradio drops an "oauth_token" the endpoint does not take, rather than refusing it.
+    if unknown := [str(key)[:40] for key in value if key not in names and key != "oauth_token"]:
+        return 422, f"refused: no parameter {unknown[0]!r}: {takes}"
+    if missing := [name for name, has_default in endpoint.keywords if not has_default and name not in value]:
+        return 422, f"refused: no value for {missing[0]!r}: {takes}"
     return None
 
 
@@ -273,7 +310,7 @@ class RequestGuard:
         self.app, self.folders, self.uploads, self.trust_proxy = app, folders, uploads, trust_proxy
         self.endpoints, self.streams = endpoints, streams
         names = "|".join(re.escape(name) for name in tools) or "(?!)"  # (?!): no tool, no route
-        self.tool_routes = re.compile(rf"/gradio_api/(mcp(/.*)?|(call|run)/({names}))/?")
+        self.tool_routes = re.compile(rf"/gradio_api/(mcp(/.*)?|(call|call/v2|run)/({names}))/?")
         self.json_bytes, self.tool_bytes, self.form_bytes = json_bytes, tool_bytes, upload_bytes + FORM_OVERHEAD_BYTES
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
