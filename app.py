@@ -85,6 +85,7 @@ def launch_options() -> dict:
     )
     return {
         "css": CSS,
+        "js": PAGE_JS,
         "max_file_size": MAX_FILE_BYTES,
         "state_session_capacity": SESSIONS,
         # Agents connect at /gradio_api/mcp/ (streamable HTTP); GRADIO_MCP_SERVER=False turns it off.
@@ -123,6 +124,27 @@ html[data-lenet-pad="provisional"] :is(#top3, #seen, #message, #number, #number-
   opacity: 0.35; transition: opacity 0.1s;
 }
 """
+# Run once when the page loads. Answers are announced to screen readers as they arrive (a status
+# region each), and each example photo gets a name to be read out (Gradio's example buttons hold
+# only a thumbnail without alt text); examples render when their tab is first shown, hence watching.
+PAGE_JS = r"""() => {
+  const name = () => {
+    for (const id of ["message", "number"]) {
+      const element = document.getElementById(id);
+      if (element && !element.hasAttribute("aria-live")) {
+        element.setAttribute("role", "status");
+        element.setAttribute("aria-live", "polite");
+      }
+    }
+    for (const button of document.querySelectorAll("button.gallery-item:not([aria-label])")) {
+      const source = button.querySelector("img")?.getAttribute("src") || "";
+      const file = decodeURIComponent(source.split(/[?#]/)[0].split("/").pop() || "");
+      if (file) button.setAttribute("aria-label", "Example: " + file.replace(/\.\w+$/, "").replace(/[-_]/g, " "));
+    }
+  };
+  name();
+  new MutationObserver(name).observe(document.body, { childList: true, subtree: true });
+}"""
 
 # LENET_REPO_ID (+ LENET_REVISION, a commit sha), or the Space's model-pin.json, serves weights from
 # the Hub; without either, or when they cannot be loaded, the bundled ones. A Hub that does not answer
@@ -261,6 +283,21 @@ def predict_image(image: str | None):
     return _predict(image)
 
 
+def read_number_photo_instead(drawing: bytes | None, image: str | None):
+    """After the Number tab's pad is cleared: the photo still above it read again (the answer shown
+    is always about an input on the page); nothing changes while the pad holds a drawing."""
+    if drawing is not None or image is None:
+        return gr.skip(), gr.skip(), gr.skip()
+    return read_number_photo(image)
+
+
+def read_number_sketch_instead(image: str | None, drawing: bytes | None):
+    """After the Number tab's photo is removed: the drawing still on the pad read again."""
+    if image is not None or drawing is None:
+        return gr.skip(), gr.skip(), gr.skip()
+    return read_number_sketch(drawing)
+
+
 # ---- Tools for agents (MCP) and API callers: the only endpoints listed in the API docs and as MCP
 # tools; their docstrings are the tools' descriptions. The page's own endpoints below are undocumented:
 # still callable (gradio_client), but their outputs are made for the page, not for a program.
@@ -321,9 +358,9 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
     gr.Markdown(INTRO)
     with gr.Tab("One digit"), gr.Row(equal_height=False):
         with gr.Column():
-            with gr.Tab("Draw"):
+            with gr.Tab("Draw") as draw_tab:
                 sketchpad = DrawingPad(elem_id="sketchpad")
-            with gr.Tab("Photo"):
+            with gr.Tab("Photo") as photo_tab:
                 photo = PhotoInput(
                     label="Upload, paste or snap a digit",
                     elem_id="photo",
@@ -345,6 +382,8 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
                 type="pil",
                 interactive=False,
                 height=PREVIEW_SIDE + 60,  # room for the label above the image
+                buttons=["download"],  # not "share", which works on Spaces alone and fails elsewhere
+                alt_text="The 28x28 image the model reads, enlarged",
             )
             # Per visitor, on the server: which input the answer shown is about ("draw" or "photo"),
             # how many corrections were sent, and fingerprints of the pictures saved (at most PER_VISITOR).
@@ -383,14 +422,28 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
     after = {"queue": False, "api_visibility": "private"}
     drawn.then(lambda: ("draw", None, ""), None, [answered, right, saved], **after)
     photographed.then(lambda: ("photo", None, ""), None, [answered, right, saved], **after)
-    numberpad.drawn(read_number_sketch, numberpad, number_outputs, api_name="read_number_sketch", **events).then(
-        None, js=ANSWERED
+    # The Draw and Photo tabs share the answer: on showing one, its own input is read again, so that
+    # the answer (and a correction) is never about the picture of the tab just left.
+    private = {**events, "api_visibility": "private"}
+    draw_tab.select(predict_sketch, sketchpad, outputs, **private).then(
+        lambda: ("draw", None, ""), None, [answered, right, saved], **after
     )
-    number_photo.change(read_number_photo, number_photo, number_outputs, api_name="read_number_photo", **events)
+    photo_tab.select(predict_image, photo, outputs, **private).then(
+        lambda: ("photo", None, ""), None, [answered, right, saved], **after
+    )
+    number_drawn = numberpad.drawn(
+        read_number_sketch, numberpad, number_outputs, api_name="read_number_sketch", **events
+    )
+    number_drawn.then(None, js=ANSWERED)
+    number_photographed = number_photo.change(
+        read_number_photo, number_photo, number_outputs, api_name="read_number_photo", **events
+    )
+    # The pad and the photo share the answer: clearing one shows the other's reading, if it holds one.
+    number_drawn.then(read_number_photo_instead, [numberpad, number_photo], number_outputs, **private)
+    number_photographed.then(read_number_sketch_instead, [number_photo, numberpad], number_outputs, **private)
     # Private: the page's own button, not an API (corrections are bounded per sender and in all).
     save_inputs = [sketchpad, photo, answered, right, sent, saved_pictures]
-    save_events = {**events, "api_visibility": "private"}
-    save.click(save_correction, save_inputs, [saved, sent, saved_pictures], api_name="save_correction", **save_events)
+    save.click(save_correction, save_inputs, [saved, sent, saved_pictures], api_name="save_correction", **private)
     # The tools are bounded by their own slots (above), not by Gradio's queue: a URL is awaited on the
     # event loop (up to 10 s, holding no queue slot), then the prediction waits its turn for the same
     # worker processes. Over HTTP (/gradio_api/call/read_digit) they pass through the queue with no

@@ -288,8 +288,9 @@ def newest_row(feedback_dir: Path) -> tuple[dict, Path]:
 
 def test_tell_it_the_right_digit_in_the_browser(page, app_url, feedback_dir, tmp_path):
     """Draw a 7, open "Wrong?", read what is kept, pick 1, save: kept once, with nothing about the
-    visitor. Then a photo of a 4 saved as a 9: the photo is kept, not the drawing still on the pad,
-    even from the Draw tab."""
+    visitor. Then a photo of a 4 on the Photo tab: back on the Draw tab the answer is the drawing's
+    again (it was the photo's, and a correction picked there was saved with the photo the visitor no
+    longer saw); on the Photo tab, saved as a 9, the photo is kept."""
     open_app(page, app_url)
     before = len(saved_rows(feedback_dir))
     stroke_digit(page, page, 7)
@@ -325,11 +326,23 @@ def test_tell_it_the_right_digit_in_the_browser(page, app_url, feedback_dir, tmp
     page.get_by_role("tab", name="Photo").click()
     page.locator("#photo input[type=file]").set_input_files(str(path))
     page.wait_for_function("() => document.querySelector('#top3 h2')?.innerText.trim() === '4'", timeout=30_000)
-    page.get_by_role("tab", name="Draw").click()  # the 7 is still on the pad; the answer is the photo's
+    page.get_by_role("tab", name="Draw").click()  # the 7 is still on the pad, and so is its answer
+    page.wait_for_function("() => document.querySelector('#top3 h2')?.innerText.trim() === '7'", timeout=30_000)
+    page.locator("#right-digit").get_by_text("2", exact=True).click()
+    page.locator("#save-correction").click()
+    page.wait_for_function("() => document.querySelector('#saved')?.innerText.includes('Saved as a 2')")
+    assert len(saved_rows(feedback_dir)) == before + 2
+    row, folder = newest_row(feedback_dir)  # the drawing in view, not the photo
+    assert row["label"] == 2 and row["predictions"][0]["label"] == "7"
+    with Image.open(folder / row["original_file_name"]) as kept:
+        assert kept.size == (256, 256) and kept.getpixel((0, 0)) == (255, 255, 255)
+    page.get_by_role("tab", name="Photo").click()
+    page.wait_for_function("() => document.querySelector('#top3 h2')?.innerText.trim() === '4'", timeout=30_000)
+    page.wait_for_function("() => document.querySelector('#saved')?.innerText.trim() === ''", timeout=30_000)
     page.locator("#right-digit").get_by_text("9", exact=True).click()  # the new answer cleared the last pick
     page.locator("#save-correction").click()
     page.wait_for_function("() => document.querySelector('#saved')?.innerText.includes('Saved as a 9')", timeout=30_000)
-    assert len(saved_rows(feedback_dir)) == before + 2
+    assert len(saved_rows(feedback_dir)) == before + 3
     row, folder = newest_row(feedback_dir)
     assert row["label"] == 9 and row["predictions"][0]["label"] == "4"
     with Image.open(folder / row["original_file_name"]) as kept:
@@ -339,7 +352,6 @@ def test_tell_it_the_right_digit_in_the_browser(page, app_url, feedback_dir, tmp
     # mouse strokes is not always the same pixels, as the pad can sit a fraction of a pixel elsewhere.)
     other = tmp_path / "photo-0.jpg"
     other.write_bytes(photo_bytes(0, seed=8))
-    page.get_by_role("tab", name="Photo").click()
     shows = "() => document.querySelector('#top3 h2')?.innerText.trim() === '{}'"
     for picture, label, right, said in ((other, "0", "6", "Saved as a 6"), (path, "4", "9", "saved already")):
         page.locator("#photo input[type=file]").set_input_files(str(picture))
@@ -347,7 +359,7 @@ def test_tell_it_the_right_digit_in_the_browser(page, app_url, feedback_dir, tmp
         page.locator("#right-digit").get_by_text(right, exact=True).click()
         page.locator("#save-correction").click()
         page.wait_for_function(f"() => document.querySelector('#saved')?.innerText.includes('{said}')")
-    assert len(saved_rows(feedback_dir)) == before + 3
+    assert len(saved_rows(feedback_dir)) == before + 4
 
 
 def test_corrections_saved_just_before_a_sigterm_reach_the_hub(page, tmp_path):
@@ -499,6 +511,11 @@ def test_write_a_number_with_the_mouse(page, app_url):
         mouse_stroke(page, points)
     page.wait_for_function("() => document.querySelector('#number').innerText.includes('714')", timeout=30_000)
     assert page.locator("#number-digits img").count() == 3
+    # Read out to a screen reader as it arrives.
+    assert page.locator("#number").evaluate("e => [e.getAttribute('role'), e.getAttribute('aria-live')]") == [
+        "status",
+        "polite",
+    ]
     # Each digit's whole top 3, none of it cut off.
     guesses = page.locator("#number-digits li")
     assert guesses.count() == 9
@@ -507,6 +524,8 @@ def test_write_a_number_with_the_mouse(page, app_url):
 
 
 def test_read_a_photographed_number(page, app_url, tmp_path):
+    """A photo of 2026 in the Number tab; then 714 written on the pad above it is read, and once the
+    pad is cleared, the photo still there is read again (it was the hint, as if no photo was there)."""
     from testkit.numbers import photographed_number
 
     path = tmp_path / "house-number.jpg"
@@ -518,6 +537,12 @@ def test_read_a_photographed_number(page, app_url, tmp_path):
     assert page.locator("#number-digits img").count() == 4
     page.locator("#number").scroll_into_view_if_needed()
     page.screenshot(path=SCREENSHOTS / "number-photo-2026.png", full_page=True)
+    for points in number_strokes(page, "714"):
+        mouse_stroke(page, points)
+    page.wait_for_function("() => document.querySelector('#number').innerText.includes('714')", timeout=30_000)
+    page.locator("#numberpad").get_by_role("button", name="Clear").click()
+    page.wait_for_function("() => document.querySelector('#number').innerText.includes('2026')", timeout=30_000)
+    assert page.locator("#number-digits img").count() == 4
 
 
 def test_upload_a_photo(page, app_url, tmp_path):
@@ -536,9 +561,18 @@ def test_clicking_an_example_predicts_it(page, app_url):
     open_app(page, app_url)
     page.get_by_role("tab", name="Photo").click()
     example = page.locator("button.gallery-item").filter(has=page.locator("img[src$='drawn-3.png']")).first
+    # Each example is named for a screen reader (Gradio's buttons hold an image without alt text).
+    names = page.locator("button.gallery-item").evaluate_all("buttons => buttons.map(b => b.ariaLabel)")
+    assert len(names) == 12 and "Example: drawn 3" in names and all(name.startswith("Example: ") for name in names)
     example.click()
     top, classes = shown_label(page)
     assert top == "3" and classes == 3
+    # The answer is read out as it arrives; the preview says what it is, and offers no Share button
+    # (which works on Spaces alone, and failed with a toast anywhere else).
+    assert page.locator("#message").evaluate("e => e.getAttribute('aria-live')") == "polite"
+    page.wait_for_function(SEEN_SHOWN, timeout=30_000)
+    assert page.locator("#seen img").get_attribute("alt") == "The 28x28 image the model reads, enlarged"
+    assert not page.locator("#seen button[aria-label='Share']").count()
 
 
 def test_app_embedded_in_an_iframe(page, app_url, tmp_path):
