@@ -14,9 +14,13 @@ let latest = null; // the pad's latest answer, settled or not
 let fileRead = 0; // the latest picture asked for: an earlier one's answer, coming later, is dropped
 window.lenetResult = null;
 
-function theme(name) {
+// The theme: ?theme=light or dark for this visit (a link, an embedding page), else the visitor's own
+// choice with the toggle, remembered, else the system's. Only the toggle's choice is remembered.
+const THEMES = ["light", "dark"];
+function theme(name, remember) {
   document.documentElement.dataset.theme = name;
   $("#theme").setAttribute("aria-pressed", String(name === "dark"));
+  if (!remember) return;
   try {
     localStorage.setItem("lenet-theme", name);
   } catch {} // storage can be off (a sandboxed iframe)
@@ -26,8 +30,9 @@ let saved = null;
 try {
   saved = localStorage.getItem("lenet-theme");
 } catch {}
-theme(asked || saved || (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light"));
-$("#theme").addEventListener("click", () => theme(document.documentElement.dataset.theme === "dark" ? "light" : "dark"));
+const system = matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+theme([asked, saved].find((name) => THEMES.includes(name)) || system, false);
+$("#theme").addEventListener("click", () => theme(document.documentElement.dataset.theme === "dark" ? "light" : "dark", true));
 
 function failed() {
   return document.documentElement.dataset.lenetState === "failed"; // boot.js's message stays
@@ -77,9 +82,11 @@ function post(answer, source) {
   window.parent.postMessage(message, "*");
 }
 
-// The settled answer, for a screen reader (#announce): once, not at each provisional answer.
+// The settled answer, for a screen reader (#announce): once, not at each provisional answer. Its parts
+// joined as sentences ("Loading the model…" takes no second full stop).
 function announce() {
-  $("#announce").textContent = [$("#status").textContent, $("#message").textContent].filter(Boolean).join(". ");
+  const parts = [$("#status").textContent, $("#message").textContent].map((text) => text.trim()).filter(Boolean);
+  $("#announce").textContent = parts.reduce((said, part) => (/[.!?…:]$/.test(said) ? `${said} ${part}` : `${said}. ${part}`));
 }
 
 // Why the model did not load, in words a visitor or the site's owner can act on; the details go to the console.
@@ -96,7 +103,10 @@ async function loadFailure(error) {
       response = await fetch(file, { method: "HEAD", cache: "no-store" });
     } catch {}
     if (!response) return ["The model could not be downloaded", "Check the connection, then reload the page."];
-    if (!response.ok) return [`The ${what} is missing`, `This site has no ${file} (HTTP ${response.status}): upload the whole site again.`];
+    if (response.status === 404 || response.status === 410)
+      return [`The ${what} is missing`, `This site has no ${file} (HTTP ${response.status}): upload the whole site again.`];
+    if (!response.ok)
+      return ["The model could not be downloaded", `The site's host answered HTTP ${response.status} for ${file}: reload the page in a while.`];
   }
   return [
     "The model could not be started",
@@ -118,15 +128,18 @@ async function answer(source) {
 // for a photo, that the app, with the server's pipeline, reads hard photos best.
 function photoNote(result, name) {
   const note = document.createElement("span");
-  note.append(`(${name || "the picture"}) `);
+  note.append(`(${name || "the picture"})`);
   if (result.isInk || result.error || !C.APP_URL) return note;
   const link = Object.assign(document.createElement("a"), { href: C.APP_URL, textContent: "the full app", target: "_blank", rel: "noopener" });
-  note.append("Photos are read here with the app's own steps; for a hard one (a shadow, uneven light) ", link, " is the surer reader.");
+  note.append(" Photos are read here with the app's own steps; for a hard one (a shadow, uneven light) ", link, " is the surer reader.");
   return note;
 }
 
 // Files first: a picture dropped while the model loads must not make the browser open it instead.
-$("#file").addEventListener("change", (event) => readFile(event.target.files[0]));
+$("#file").addEventListener("change", (event) => {
+  readFile(event.target.files[0]);
+  event.target.value = ""; // the same picture picked again is read again (an unchanged value fires no change)
+});
 for (const type of ["dragenter", "dragover"])
   document.addEventListener(type, (event) => {
     event.preventDefault();
@@ -168,6 +181,10 @@ lenetPad(
   },
   {
     liveMs: 60, // answers while the pen moves, dimmed until it rests
+    // window.lenet.predict always settles: an answer, or an error once the model cannot load. No timeout,
+    // then: one would settle a drawing made while a slow connection still brings the model in (15 MB)
+    // before its answer, which would then be shown but never posted, announced or kept in lenetResult.
+    waitMs: Infinity,
     settled() {
       if (failed()) return;
       window.lenetResult = latest;

@@ -56,9 +56,10 @@ function lenetPad(
     if (answered === version) return showState();
     reading = true;
     const asked = version;
-    const timeout = new Promise((resolve) => setTimeout(resolve, waitMs)); // a lost answer must not stop the pad
+    // A lost answer must not stop the pad (waitMs: Infinity where a read always settles).
+    const timeout = Number.isFinite(waitMs) ? [new Promise((resolve) => setTimeout(resolve, waitMs))] : [];
     try {
-      await Promise.race([read(blank ? null : canvas), timeout]);
+      await Promise.race([read(blank ? null : canvas), ...timeout]);
     } finally {
       reading = false;
       answered = asked;
