@@ -111,8 +111,8 @@ INTRO = (
     "and the 28x28 image it actually sees. A whole number? Write it in the **Number** tab."
 )
 CSS = """
-/* The drawing pad is its own box: no padding around it, so it spans the column on a phone. */
-#sketchpad .html-container { padding: 0; }
+/* The drawing pads are their own boxes: no padding around them, so they span the column on a phone. */
+:is(#sketchpad, #numberpad) .html-container { padding: 0; }
 /* The Number tab's digits: cards that wrap on a phone, each input crisp above its top 3. */
 #number-digits .digit-cards { display: flex; flex-wrap: wrap; gap: 12px; }
 #number-digits figure { margin: 0; }
@@ -173,11 +173,20 @@ def a_digit(label: str) -> str:
     return f"{'an' if label == '8' else 'a'} **{label}**"
 
 
+# Why a pad with nothing on it has no answer (lenet.pipeline): its hint says enough.
+BLANK = (
+    "no digit found: nothing was drawn",
+    "no digit found: the canvas is empty",
+    "no digit found: the image is blank",
+)
+
+
 def no_answer(err: NoDigitError, source, hint: str, drawn: bool) -> str:
     """The status line when no digit was found: the hint for nothing given and for a blank pad; for a
-    picture without one (or ink that is no number: a scribble), why, then the hint."""
+    picture without one, or a drawing that is none (a dot, a blot, ink that is no number), why, then
+    the hint."""
     reason = str(err)
-    if source is None or (drawn and reason.startswith("no digit found")):
+    if source is None or (drawn and reason.startswith(BLANK)):
         return hint
     return f"🔍 {reason[:1].upper()}{reason[1:]}. {hint}"
 

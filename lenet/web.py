@@ -74,6 +74,7 @@ def contract(checkpoint: str | Path, app_url: str | None) -> dict:
         "FINE": strokes.FINE,
         "MIN_WIDTH": strokes.MIN_WIDTH,
         "MAX_WIDTH": strokes.MAX_WIDTH,
+        "BLOT": strokes.BLOT,
         "BOX": place.BOX,
         "SIZE": place.SIZE,
         "LABELS": [str(i) for i in range(model.config.num_classes)],

@@ -88,6 +88,13 @@ def test_predict_sketch_endpoint(client):
     assert preview_image(preview).size == (196, 196)
     result, preview, message = client.predict("", api_name="/predict_sketch")  # a cleared pad
     assert not result.get("confidences") and preview is None and message.startswith("Draw a digit")
+    # A tap, a dot: said so (it read as a confident 0). A block over most of the pad: said so too
+    # (taken for blank, it left the hint, as if nothing had been drawn).
+    for kind, box in (("ellipse", (189, 189, 211, 211)), ("rectangle", (30, 30, 370, 370))):
+        drawing = Image.new("RGBA", (400, 400), (0, 0, 0, 0))
+        getattr(ImageDraw.Draw(drawing), kind)(box, fill=(37, 99, 235, 255))
+        result, preview, message = client.predict(data_url(drawing), api_name="/predict_sketch")
+        assert not result.get("confidences") and message.startswith("🔍 No digit found: a dot or a blot"), message
 
 
 def test_read_number_endpoint(client, tmp_path):
@@ -427,6 +434,14 @@ def test_the_pad_fills_its_box_and_has_no_tool_but_clear(browser, app_url, devic
         for tool in ("Pan", "Zoom in", "Zoom out", "Color", "Brush Size", "Brush", "Erase"):
             assert page.locator(f'button[aria-label="{tool}"]').count() == 0, tool
         page.screenshot(path=SCREENSHOTS / f"pad-{device}.png")
+        # The Number tab's pad too: no padding around it (it was inset 10-12 px, 300 px wide on a phone).
+        page.get_by_role("tab", name="Number").click()
+        number = page.locator("#numberpad canvas")
+        number.wait_for(state="visible")
+        box = number.bounding_box()
+        if device == "phone":
+            assert box["width"] >= 0.8 * width and box["x"] >= 0 and box["x"] + box["width"] <= width, box
+        assert page.locator("#numberpad .html-container").evaluate("e => getComputedStyle(e).paddingLeft") == "0px"
     finally:
         context.close()
 

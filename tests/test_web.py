@@ -365,6 +365,27 @@ def test_the_javascript_api(page, site):
         assert image == [True, 28, 28]
 
 
+# A canvas holding one shape, drawn as the pad draws: its answer's top label, or "error: ...".
+SHAPE = """async ([kind, x, y, size]) => {
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 400;
+  const context = canvas.getContext('2d');
+  context.fillStyle = '#2563eb';
+  if (kind === 'disc') { context.beginPath(); context.arc(x, y, size, 0, 2 * Math.PI); context.fill(); }
+  else context.fillRect(x, y, size, size);
+  try { return (await window.lenet.predict(canvas)).top[0].label; } catch (error) { return 'error: ' + error.message; }
+}"""
+
+
+def test_a_dot_or_a_blot_is_no_digit_in_the_page(page, site):
+    """As on the server (lenet.pipeline.strokes.BLOT): a tap, a big disc and a block over most of
+    the pad are no digit. The page read them as 0 (93-96%)."""
+    url, _ = site
+    open_site(page, url)
+    for shape in (["disc", 200, 200, 11], ["disc", 200, 200, 150], ["block", 30, 30, 340]):
+        assert page.evaluate(SHAPE, shape) == "error: no digit found: a dot or a blot, not the strokes of a digit"
+
+
 def test_a_picture_dropped_or_picked_is_read(page, site, tmp_path):
     url, _ = site
     requests = open_site(page, url)

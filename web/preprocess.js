@@ -324,12 +324,13 @@ function extremeFilter(source, size, pick) {
   return plane(width, height, data);
 }
 
-// ink_threshold(): the level between strokes and paper, and the level of the strokes' cores.
-function inkThreshold(ink) {
+// ink_threshold(): the level between strokes and paper, and the level of the strokes' cores. `drawn`:
+// a drawing's alpha, whose paper is exactly 0 however much of it is inked.
+function inkThreshold(ink, drawn) {
   const sample = [];
   for (let y = 0; y < ink.height; y += 2) for (let x = 0; x < ink.width; x += 2) sample.push(ink.data[y * ink.width + x]);
-  const paper = percentile(sample, 50);
-  const noise = 1.4826 * percentile(
+  const paper = drawn ? 0 : percentile(sample, 50);
+  const noise = drawn ? 0 : 1.4826 * percentile(
     sample.map((v) => Math.abs(v - paper)),
     50,
   );
@@ -344,7 +345,7 @@ function inkThreshold(ink) {
 // for photos, whatever touches the border and printed lines through the digit dropped), scaled so its
 // strokes' cores are 1; and the level of its strokes' edge.
 export function digitInk(ink, dropBorder) {
-  const [threshold, core] = inkThreshold(ink);
+  const [threshold, core] = inkThreshold(ink, !dropBorder); // no border dropped: a drawing
   const lines = dropBorder ? printedLines(ink, threshold) : null;
   let keep = digitMask(ink, threshold, dropBorder, lines);
   const apart = dropBorder ? joinedApart(keep, ink) : null;
@@ -779,6 +780,8 @@ export function normalizeStrokes(ink, edge) {
   const cropped = crop(ink, Math.max(top - 1, 0), Math.max(left - 1, 0), Math.min(bottom + 2, ink.height), Math.min(right + 2, ink.width));
   const scale = C.BOX / (Math.max(bottom - top, right - left) + 1);
   const width = strokeWidth(cropped, edge) * scale;
+  // strokes.BLOT: a dot or a blot is no digit (blown up to 20x20 it read as a confident 0).
+  if (width >= C.BLOT * C.BOX) throw new NoDigitError("no digit found: a dot or a blot, not the strokes of a digit");
   if (C.MIN_WIDTH <= width && width <= C.MAX_WIDTH) return fitBox(cropped, edge / 2);
   return fitBox(restroke(cropped, edge, scale * C.FINE, width * C.FINE), 0.25);
 }

@@ -298,10 +298,16 @@ def _min_filter(tensor: torch.Tensor, size: int) -> torch.Tensor:
     return -max_filter(-tensor, size)
 
 
-def ink_threshold(ink: np.ndarray, window: tuple[slice, slice] | None = None) -> tuple[float, float]:
+def ink_threshold(
+    ink: np.ndarray, window: tuple[slice, slice] | None = None, drawn: bool = False
+) -> tuple[float, float]:
     """(the ink level that separates strokes from paper, about halfway up the strokes and above the
     paper's noise; the level of the strokes' cores). `window`: where all of the ink is (inked_window);
-    a canvas that is mostly blank is then measured there alone, with the same result."""
+    a canvas that is mostly blank is then measured there alone, with the same result. `drawn`: the
+    alpha of a transparent canvas, whose paper is exactly 0 however much of it is inked (its median,
+    where strokes covered over half of it, was taken for the paper, and a blot for a blank canvas)."""
+    if drawn:
+        return _stroke_levels(ink if window is None else ink[window], paper=0.0, noise=0.0)
     sample = ink[::2, ::2]  # a quarter of the pixels: the same medians, four times sooner
     if window is not None:
         rows, cols = window
@@ -366,12 +372,13 @@ def digit_ink(ink: np.ndarray, drop_border: bool = True, near: float = NEAR) -> 
     Specks, far-off marks (farther than `near` times the digit's size), printed lines beside the
     digit, frames around it and lines under it, and (for photos) shadows' and paper's edges, which
     touch the picture's border, and printed lines through the digit are zeroed; the kept strokes
-    keep their anti-aliased rims. Raises NoDigitError.
+    keep their anti-aliased rims. `drop_border` False: a drawing's alpha (its paper exactly 0).
+    Raises NoDigitError.
     """
     # A drawing covers a fraction of its canvas: everything below runs on the box of its ink alone.
     factor = label_factor(ink.shape)
     window = inked_window(ink, factor)
-    threshold, core = ink_threshold(ink, window)
+    threshold, core = ink_threshold(ink, window, drawn=not drop_border)
     inked = ink[window]
     mask = inked > threshold
     rows, cols = window

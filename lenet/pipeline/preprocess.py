@@ -48,4 +48,4 @@ def preprocess(source: ImageSource) -> ModelInput:
     # Transparent canvases hold nothing but strokes; only photos have shadows and paper edges.
     ink, edge = digit_ink(ink_map(picture), drop_border=not picture.is_ink)
     # Centred by mass and quantised to 8 bits like MNIST itself: the levels the model and the preview share.
-    return ModelInput(model_levels([normalize_strokes(ink, edge)])[0])  # (28, 28) uint8
+    return ModelInput(model_levels([normalize_strokes(ink, edge, blots=False)])[0])  # (28, 28) uint8
