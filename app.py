@@ -95,6 +95,10 @@ def launch_options() -> dict:
 
 
 DRAW_HINT = "Draw a digit (0-9) in the box, as large as you like, or pick a photo."
+# A drawing with this share of its strokes or more left out, far from the digit read: most often a
+# number drawn on the one-digit pad ("10" leaves out 0.2-0.3, "714" over half).
+SEVERAL = 0.15
+SEVERAL_NOTE = "Only one digit is read here: for a number, use the **Number** tab."
 NUMBER_HINT = "Write a number (1 to 10 digits) in the box, or pick a photo of one."
 DIGITS = [str(digit) for digit in range(10)]
 PER_VISITOR = 20  # corrections one visit may send (lenet/corrections.py bounds everyone's together)
@@ -204,7 +208,10 @@ def _predict(source, drawn: bool = False) -> tuple[dict[str, float] | None, Imag
         return None, None, f"⚠️ Sorry, no answer this time: {err}"
     preview = prediction.model_input.preview.resize((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.NEAREST)
     label, probability = prediction.top[0]
-    return prediction.as_dict(), preview, f"Looks like {a_digit(label)} ({probability:.0%} sure)."
+    message = f"Looks like {a_digit(label)} ({probability:.0%} sure)."
+    if drawn and prediction.model_input.left_out >= SEVERAL:
+        message += " " + SEVERAL_NOTE
+    return prediction.as_dict(), preview, message
 
 
 def save_correction(

@@ -27,9 +27,12 @@ __all__ = ["ImageError", "ImageSource", "ModelInput", "NoDigitError", "Sketch", 
 @dataclass(frozen=True)
 class ModelInput:
     """What the model sees: `levels`, (28, 28) uint8 grey levels as MNIST stores them; the model's
-    tensor and the preview are both derived from them, so they cannot disagree."""
+    tensor and the preview are both derived from them, so they cannot disagree. `left_out`: for a
+    drawing, the share of its painted pixels not read as the digit (strokes far from it: most often
+    more digits, as when a number is drawn); 0 for a photo, whose left-out ink is mostly paper."""
 
     levels: np.ndarray
+    left_out: float = 0.0
 
     @property
     def pixels(self) -> torch.Tensor:
@@ -46,6 +49,9 @@ def preprocess(source: ImageSource) -> ModelInput:
     """The whole pipeline: any image source -> ModelInput. Raises ImageError or NoDigitError."""
     picture = decode(source)
     # Transparent canvases hold nothing but strokes; only photos have shadows and paper edges.
-    ink, edge = digit_ink(ink_map(picture), drop_border=not picture.is_ink)
+    painted = ink_map(picture)
+    ink, edge = digit_ink(painted, drop_border=not picture.is_ink)
     # Centred by mass and quantised to 8 bits like MNIST itself: the levels the model and the preview share.
-    return ModelInput(model_levels([normalize_strokes(ink, edge, blots=False)])[0])  # (28, 28) uint8
+    levels = model_levels([normalize_strokes(ink, edge, blots=False)])[0]  # (28, 28) uint8
+    left_out = 1 - np.count_nonzero(ink) / np.count_nonzero(painted) if picture.is_ink else 0.0  # rims in both
+    return ModelInput(levels, left_out=max(left_out, 0.0))
