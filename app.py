@@ -433,20 +433,18 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
     drawn = sketchpad.drawn(predict_sketch, sketchpad, outputs, api_name="predict_sketch", **events)
     drawn.then(None, js=ANSWERED)
     photographed = photo.change(predict_image, photo, outputs, api_name="predict_image", **events)
-    # Which input the answer shown is about, for a correction, set once it is shown; a new answer
-    # also clears the last one's pick and "Saved" line (even when it reads the same).
-    after = {"queue": False, "api_visibility": "private"}
-    drawn.then(lambda: ("draw", None, ""), None, [answered, right, saved], **after)
-    photographed.then(lambda: ("photo", None, ""), None, [answered, right, saved], **after)
     # The Draw and Photo tabs share the answer: on showing one, its own input is read again, so that
     # the answer (and a correction) is never about the picture of the tab just left.
     private = {**events, "api_visibility": "private"}
-    draw_tab.select(predict_sketch, sketchpad, outputs, **private).then(
-        lambda: ("draw", None, ""), None, [answered, right, saved], **after
-    )
-    photo_tab.select(predict_image, photo, outputs, **private).then(
-        lambda: ("photo", None, ""), None, [answered, right, saved], **after
-    )
+    drawn_shown = draw_tab.select(predict_sketch, sketchpad, outputs, **private)
+    photographed_shown = photo_tab.select(predict_image, photo, outputs, **private)
+    # Which input the answer shown is about, for a correction, set once it is shown; a new answer
+    # also clears the last one's pick and "Saved" line (even when it reads the same).
+    after = {"queue": False, "api_visibility": "private"}
+    for event in (drawn, drawn_shown):
+        event.then(lambda: ("draw", None, ""), None, [answered, right, saved], **after)
+    for event in (photographed, photographed_shown):
+        event.then(lambda: ("photo", None, ""), None, [answered, right, saved], **after)
     number_drawn = numberpad.drawn(
         read_number_sketch, numberpad, number_outputs, api_name="read_number_sketch", **events
     )

@@ -54,6 +54,16 @@ def pad_drawing(label: int, brush: int = 22) -> str:
     return data_url(draw(canvas, label, (80, 60, 260), brush, (37, 99, 235, 255)))
 
 
+def drawn_digits(labels: list[int], brush: int = 22) -> Image.Image:
+    """DIGITS[label] for each of `labels`, side by side across the one-digit pad's transparent
+    400x400 canvas, as someone draws a number there."""
+    canvas = Image.new("RGBA", (400, 400), (0, 0, 0, 0))
+    side = 360 / len(labels)
+    for i, label in enumerate(labels):
+        draw(canvas, label, (20 + i * side, 200 - side / 2, side * 0.85), brush, (37, 99, 235, 255))
+    return canvas
+
+
 def sketch_value(label: int, brush: int, background: tuple[int, int, int, int]) -> dict:
     """A Gradio Sketchpad value: an opaque background in the theme's colour, the strokes in a layer."""
     layer = draw(Image.new("RGBA", (800, 800), (0, 0, 0, 0)), label, (150, 100, 600), brush, (0, 0, 0, 255))

@@ -36,7 +36,7 @@ from testkit.browser import (
     touch_digit,
 )
 from testkit.httpapi import inline_bytes
-from testkit.render import data_url, draw, pad_drawing, photo_bytes
+from testkit.render import data_url, drawn_digits, pad_drawing, photo_bytes
 
 from .conftest import DESKTOP, PHONE, ROOT, children_running, running_app, wait_gone
 
@@ -96,10 +96,7 @@ def test_predict_sketch_endpoint(client):
         result, preview, message = client.predict(data_url(drawing), api_name="/predict_sketch")
         assert not result.get("confidences") and message.startswith("🔍 No digit found: a dot or a blot"), message
     # "10" on the one-digit pad: the 0 is read, and the Number tab named (the 1 was dropped unsaid).
-    ten = Image.new("RGBA", (400, 400), (0, 0, 0, 0))
-    for i, label in enumerate((1, 0)):
-        draw(ten, label, (20 + 180 * i, 110, 150), 22, (37, 99, 235, 255))
-    result, _, message = client.predict(data_url(ten), api_name="/predict_sketch")
+    result, _, message = client.predict(data_url(drawn_digits([1, 0])), api_name="/predict_sketch")
     assert result["label"] == "0" and "use the **Number** tab" in message, message
     assert "Number" not in client.predict(pad_drawing(4), api_name="/predict_sketch")[2]  # two strokes, one digit
 

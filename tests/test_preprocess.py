@@ -32,6 +32,7 @@ from testkit.render import (
     askew_ruled_page,
     blank_page,
     draw,
+    drawn_digits,
     encode,
     photo_bytes,
     printed_page,
@@ -223,17 +224,9 @@ def test_a_dot_or_a_blot_is_no_digit(mnist_test):
 def test_a_drawing_says_how_much_of_it_was_left_out():
     """ModelInput.left_out: none of a digit drawn in one or two strokes; a third of "10" (its 1),
     over half of "714"; and nothing for a photo, whose left-out ink is paper's."""
-
-    def drawn(labels):
-        canvas = Image.new("RGBA", (400, 400), (0, 0, 0, 0))
-        side = 360 / len(labels)
-        for i, label in enumerate(labels):
-            draw(canvas, label, (20 + i * side, 200 - side / 2, side * 0.85), 22, (37, 99, 235, 255))
-        return canvas
-
-    assert preprocess(drawn([7])).left_out == preprocess(drawn([4])).left_out == 0.0
-    assert 0.25 < preprocess(drawn([1, 0])).left_out < 0.4
-    assert preprocess(drawn([7, 1, 4])).left_out > 0.5
+    assert preprocess(drawn_digits([7])).left_out == preprocess(drawn_digits([4])).left_out == 0.0
+    assert 0.25 < preprocess(drawn_digits([1, 0])).left_out < 0.4
+    assert preprocess(drawn_digits([7, 1, 4])).left_out > 0.5
     assert preprocess(photo_bytes(4, shadow=True, specks=True)).left_out == 0.0
 
 
