@@ -19,7 +19,7 @@ from lenet import DEFAULT_CHECKPOINT, ImageError, NoDigitError
 from lenet.corrections import Correction, CorrectionsError
 from lenet.hub import bound_hub_waits, load_serving_model, serving_pin
 from lenet.hub.corrections import open_corrections
-from lenet.pipeline.decode import decode
+from lenet.pipeline.decode import NOTHING_THERE, decode
 from lenet.predict import load_readers
 from lenet.serving.fetch import INLINE_BYTES
 from lenet.serving.guard import (
@@ -95,8 +95,8 @@ def launch_options() -> dict:
 
 
 DRAW_HINT = "Draw a digit (0-9) in the box, as large as you like, or pick a photo."
-# A drawing with this share of its strokes or more left out, far from the digit read: most often a
-# number drawn on the one-digit pad ("10" leaves out 0.2-0.3, "714" over half).
+# A drawing with this share of its strokes or more left out beside the digit read: a number drawn
+# on the one-digit pad ("10" leaves out 0.31, "714" 0.59; an underline or a frame, none).
 SEVERAL = 0.15
 SEVERAL_NOTE = "Only one digit is read here: for a number, use the **Number** tab."
 NUMBER_HINT = "Write a number (1 to 10 digits) in the box, or pick a photo of one."
@@ -177,20 +177,12 @@ def a_digit(label: str) -> str:
     return f"{'an' if label == '8' else 'a'} **{label}**"
 
 
-# Why a pad with nothing on it has no answer (lenet.pipeline): its hint says enough.
-BLANK = (
-    "no digit found: nothing was drawn",
-    "no digit found: the canvas is empty",
-    "no digit found: the image is blank",
-)
-
-
 def no_answer(err: NoDigitError, source, hint: str, drawn: bool) -> str:
     """The status line when no digit was found: the hint for nothing given and for a blank pad; for a
     picture without one, or a drawing that is none (a dot, a blot, ink that is no number), why, then
     the hint."""
     reason = str(err)
-    if source is None or (drawn and reason.startswith(BLANK)):
+    if source is None or (drawn and reason in NOTHING_THERE):  # a pad with nothing on it: its hint says enough
         return hint
     return f"🔍 {reason[:1].upper()}{reason[1:]}. {hint}"
 
@@ -209,7 +201,7 @@ def _predict(source, drawn: bool = False) -> tuple[dict[str, float] | None, Imag
     preview = prediction.model_input.preview.resize((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.NEAREST)
     label, probability = prediction.top[0]
     message = f"Looks like {a_digit(label)} ({probability:.0%} sure)."
-    if drawn and prediction.model_input.left_out >= SEVERAL:
+    if drawn and prediction.model_input.beside >= SEVERAL:
         message += " " + SEVERAL_NOTE
     return prediction.as_dict(), preview, message
 
@@ -299,19 +291,26 @@ def predict_image(image: str | None):
     return _predict(image)
 
 
-def read_number_photo_instead(drawing: bytes | None, image: str | None):
-    """After the Number tab's pad is cleared: the photo still above it read again (the answer shown
-    is always about an input on the page); nothing changes while the pad holds a drawing."""
-    if drawing is not None or image is None:
-        return gr.skip(), gr.skip(), gr.skip()
-    return read_number_photo(image)
+def answer_in_view(answered_input: str, in_view: str, drawing: bytes | None, image: str | None):
+    """After an answer to `answered_input` ("draw" or "photo") is shown: where that input's tab is in
+    view, the answer stands, and a correction is about it from now on (its pick and "Saved" line
+    cleared); where the other tab is (a photo read after the Draw tab was shown, or a slow read
+    finishing after a quick switch), that tab's input is read again. -> top 3, preview, message,
+    answered input, pick, saved line."""
+    if answered_input == in_view:
+        return gr.skip(), gr.skip(), gr.skip(), answered_input, None, ""
+    return *(predict_sketch(drawing) if in_view == "draw" else predict_image(image)), in_view, None, ""
 
 
-def read_number_sketch_instead(image: str | None, drawing: bytes | None):
-    """After the Number tab's photo is removed: the drawing still on the pad read again."""
-    if image is not None or drawing is None:
-        return gr.skip(), gr.skip(), gr.skip()
-    return read_number_sketch(drawing)
+def number_left(changed: str, drawing: bytes | None, image: str | None):
+    """After the Number tab's pad ("pad") or photo ("photo") changed: where it is now empty and the
+    other holds a picture, the other's reading (the answer shown is always about an input on the
+    page); otherwise nothing changes."""
+    if changed == "pad" and drawing is None and image is not None:
+        return read_number_photo(image)
+    if changed == "photo" and image is None and drawing is not None:
+        return read_number_sketch(drawing)
+    return gr.skip(), gr.skip(), gr.skip()
 
 
 # ---- Tools for agents (MCP) and API callers: the only endpoints listed in the API docs and as MCP
@@ -404,6 +403,7 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
             # Per visitor, on the server: which input the answer shown is about ("draw" or "photo"),
             # how many corrections were sent, and fingerprints of the pictures saved (at most PER_VISITOR).
             answered, sent, saved_pictures = gr.State(""), gr.State(0), gr.State([])
+            in_view = gr.State("draw")  # the tab in view, "draw" or "photo": the answer shown is its input's
             with gr.Accordion("Wrong? Tell it the right digit", open=False, elem_id="correct"):
                 gr.Markdown(KEPT)
                 right = DigitChoice(DIGITS, label="The right digit", elem_id="right-digit")
@@ -434,17 +434,24 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
     drawn.then(None, js=ANSWERED)
     photographed = photo.change(predict_image, photo, outputs, api_name="predict_image", **events)
     # The Draw and Photo tabs share the answer: on showing one, its own input is read again, so that
-    # the answer (and a correction) is never about the picture of the tab just left.
+    # the answer (and a correction) is never about the picture of the tab just left; and an answer
+    # that comes in for the tab not in view (a photo uploaded, or a slow read, finishing after the
+    # switch) is followed by the input in view read again (answer_in_view). Which input the answer
+    # is about is set once it is shown; a new answer also clears the last one's pick and "Saved" line.
     private = {**events, "api_visibility": "private"}
+    after = {"queue": False, "api_visibility": "private"}
+    draw_tab.select(lambda: "draw", None, in_view, **after)
+    photo_tab.select(lambda: "photo", None, in_view, **after)
     drawn_shown = draw_tab.select(predict_sketch, sketchpad, outputs, **private)
     photographed_shown = photo_tab.select(predict_image, photo, outputs, **private)
-    # Which input the answer shown is about, for a correction, set once it is shown; a new answer
-    # also clears the last one's pick and "Saved" line (even when it reads the same).
-    after = {"queue": False, "api_visibility": "private"}
-    for event in (drawn, drawn_shown):
-        event.then(lambda: ("draw", None, ""), None, [answered, right, saved], **after)
-    for event in (photographed, photographed_shown):
-        event.then(lambda: ("photo", None, ""), None, [answered, right, saved], **after)
+    in_view_inputs, in_view_outputs = [in_view, sketchpad, photo], [*outputs, answered, right, saved]
+    for event, which in (
+        (drawn, "draw"),
+        (drawn_shown, "draw"),
+        (photographed, "photo"),
+        (photographed_shown, "photo"),
+    ):
+        event.then(functools.partial(answer_in_view, which), in_view_inputs, in_view_outputs, **after)
     number_drawn = numberpad.drawn(
         read_number_sketch, numberpad, number_outputs, api_name="read_number_sketch", **events
     )
@@ -453,8 +460,8 @@ with gr.Blocks(title="LeNet-5 digit recognizer", delete_cache=(CACHE_SECONDS, CA
         read_number_photo, number_photo, number_outputs, api_name="read_number_photo", **events
     )
     # The pad and the photo share the answer: clearing one shows the other's reading, if it holds one.
-    number_drawn.then(read_number_photo_instead, [numberpad, number_photo], number_outputs, **private)
-    number_photographed.then(read_number_sketch_instead, [number_photo, numberpad], number_outputs, **private)
+    for event, changed in ((number_drawn, "pad"), (number_photographed, "photo")):
+        event.then(functools.partial(number_left, changed), [numberpad, number_photo], number_outputs, **after)
     # Private: the page's own button, not an API (corrections are bounded per sender and in all).
     save_inputs = [sketchpad, photo, answered, right, sent, saved_pictures]
     save.click(save_correction, save_inputs, [saved, sent, saved_pictures], api_name="save_correction", **private)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from lenet.pipeline.decode import NoDigitError, Picture, decode
+from lenet.pipeline.decode import BLANK, NoDigitError, Picture, decode
 from lenet.pipeline.ink import digit_ink, ink_map
 from lenet.pipeline.line import level, line_pixels
 from lenet.pipeline.place import model_levels
@@ -135,7 +135,7 @@ def number_ink(picture: Picture) -> NumberInk:
     owners, count = stroke_owners(ink, edge)
     found = pieces(ink, owners, count)
     if not found:
-        raise NoDigitError("no digit found: the image is blank")
+        raise NoDigitError(BLANK)
     height = float(np.median([piece.box[2] - piece.box[0] for piece in found]))
     return NumberInk(ink, edge, owners, found, height)
 

@@ -75,6 +75,7 @@ def contract(checkpoint: str | Path, app_url: str | None) -> dict:
         "MIN_WIDTH": strokes.MIN_WIDTH,
         "MAX_WIDTH": strokes.MAX_WIDTH,
         "BLOT": strokes.BLOT,
+        "BLOTTED": strokes.BLOTTED,
         "BOX": place.BOX,
         "SIZE": place.SIZE,
         "LABELS": [str(i) for i in range(model.config.num_classes)],

@@ -373,6 +373,45 @@ def test_tell_it_the_right_digit_in_the_browser(page, app_url, feedback_dir, tmp
     assert len(saved_rows(feedback_dir)) == before + 4
 
 
+# Installed on the page: every top label #top3 shows, in order.
+LABELS_SHOWN = """() => {
+  window.shownLabels = [];
+  new MutationObserver(() => {
+    const label = document.querySelector('#top3 h2')?.innerText.trim();
+    if (label && label !== window.shownLabels.at(-1)) window.shownLabels.push(label);
+  }).observe(document.querySelector('#top3'), {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def test_a_photo_read_after_switching_to_draw_leaves_the_drawing_s_answer(page, app_url, feedback_dir, tmp_path):
+    """A photo picked on the Photo tab, and the Draw tab shown before its upload is in: its answer
+    (a 4) came in on the Draw tab, over the drawing's 7, and a correction was saved with the photo.
+    Now the drawing is read again after it, and a correction keeps the drawing."""
+    path = tmp_path / "photo-4.jpg"
+    path.write_bytes(photo_bytes(4, seed=8))
+    open_app(page, app_url)
+    stroke_digit(page, page, 7)
+    page.wait_for_function("() => document.querySelector('#top3 h2')?.innerText.trim() === '7'", timeout=30_000)
+    page.evaluate(LABELS_SHOWN)
+    held = []
+    page.route("**/gradio_api/upload*", lambda route: held.append(route))  # the upload waits, as on a slow line
+    page.get_by_role("tab", name="Photo").click()
+    page.locator("#photo input[type=file]").set_input_files(str(path))
+    page.wait_for_function("() => document.querySelector('#top3 h2') === null", timeout=30_000)  # no photo yet
+    page.get_by_role("tab", name="Draw").click()
+    page.wait_for_function("() => window.shownLabels.at(-1) === '7'", timeout=30_000)
+    for route in held:
+        route.continue_()
+    # The photo's 4 shows, then the drawing's 7 again.
+    page.wait_for_function("() => window.shownLabels.join('') === '747'", timeout=30_000)
+    page.get_by_text("Wrong? Tell it the right digit").click()
+    page.locator("#right-digit").get_by_text("1", exact=True).click()
+    page.locator("#save-correction").click()
+    page.wait_for_function("() => document.querySelector('#saved')?.innerText.includes('Saved as a 1')", timeout=30_000)
+    row, _ = newest_row(feedback_dir)
+    assert row["label"] == 1 and row["predictions"][0]["label"] == "7"
+
+
 def test_corrections_saved_just_before_a_sigterm_reach_the_hub(page, tmp_path):
     """The scheduler pushes every 5 minutes. A SIGTERM (a Space restarting) ended the app at once,
     and the corrections saved since the last push were lost with the Space's disk. Now the app
@@ -580,6 +619,7 @@ def test_clicking_an_example_predicts_it(page, app_url):
     open_app(page, app_url)
     page.get_by_role("tab", name="Photo").click()
     example = page.locator("button.gallery-item").filter(has=page.locator("img[src$='drawn-3.png']")).first
+    example.wait_for()
     # Each example is named for a screen reader (Gradio's buttons hold an image without alt text).
     names = page.locator("button.gallery-item").evaluate_all("buttons => buttons.map(b => b.ariaLabel)")
     assert len(names) == 12 and "Example: drawn 3" in names and all(name.startswith("Example: ") for name in names)

@@ -221,13 +221,27 @@ def test_a_dot_or_a_blot_is_no_digit(mnist_test):
     assert int(labels[6572]) == 1 and preprocess(images[6572].numpy()).levels.any()
 
 
-def test_a_drawing_says_how_much_of_it_was_left_out():
-    """ModelInput.left_out: none of a digit drawn in one or two strokes; a third of "10" (its 1),
-    over half of "714"; and nothing for a photo, whose left-out ink is paper's."""
-    assert preprocess(drawn_digits([7])).left_out == preprocess(drawn_digits([4])).left_out == 0.0
-    assert 0.25 < preprocess(drawn_digits([1, 0])).left_out < 0.4
-    assert preprocess(drawn_digits([7, 1, 4])).left_out > 0.5
-    assert preprocess(photo_bytes(4, shadow=True, specks=True)).left_out == 0.0
+def test_a_drawing_says_how_much_of_it_lies_beside_the_digit():
+    """ModelInput.beside: none of a digit drawn in one or two strokes, underlined or in a box (the
+    line and the frame are left out, but share the digit's columns); a third of "10" (its 1), over
+    half of "714"; and nothing for a photo."""
+    underlined, boxed = drawn_digits([7]), drawn_digits([7])
+    ImageDraw.Draw(underlined).line((40, 370, 360, 370), fill=(37, 99, 235, 255), width=22)
+    ImageDraw.Draw(boxed).rectangle((15, 15, 385, 385), outline=(37, 99, 235, 255), width=22)
+    for one in (drawn_digits([7]), drawn_digits([4]), underlined, boxed):
+        assert preprocess(one).beside == 0.0
+    assert 0.25 < preprocess(drawn_digits([1, 0])).beside < 0.4
+    assert preprocess(drawn_digits([7, 1, 4])).beside > 0.5
+    assert preprocess(photo_bytes(4, shadow=True, specks=True)).beside == 0.0
+
+
+def test_a_picture_on_a_half_transparent_ground_is_read(predictor):
+    """A drawing's paper is its alpha's 0 (a block over half the pad is ink, not paper), but only
+    where some of it is fully transparent: a 7 on a ground of alpha 40-200 is read as before."""
+    for ground in (40, 120, 200):
+        picture = Image.new("RGBA", (400, 400), (255, 255, 255, ground))
+        draw(picture, 7, (80, 60, 260), 22, (0, 0, 0, 255))
+        assert predictor.predict(picture).label == "7", ground
 
 
 def test_broken_inputs_raise_clear_errors():

@@ -348,6 +348,12 @@ def test_calls_of_missing_endpoints_or_inputs_are_refused_in_one_line(app, http)
         completed = next(json.loads(line[6:]) for line in stream.iter_lines() if "process_completed" in line)
     assert not completed["success"] and completed["output"]["error"] == "refused: not one of the choices"
     assert log_path.stat().st_size - size < 2_000
+    # A good call by parameter name passes, through the stream of its own route: the 7 read.
+    response = http.post(f"{API}call/v2/read_digit", json={"image": pad_drawing(7)})
+    assert response.status_code == 200, response.text
+    with http.stream("GET", f"{API}call/v2/read_digit/{response.json()['event_id']}") as stream:
+        data = next(json.loads(line[6:]) for line in stream.iter_lines() if line.startswith("data: "))
+    assert json.loads(data[0])["predictions"][0]["label"] == "7", data
     # The page's own calls pass: an example picked, and an answer to it.
     response = http.post(join, json={"fn_index": ids["load_example"], "data": [0], "session_hash": "x6"})
     assert response.status_code == 200, response.text

@@ -86,7 +86,7 @@ function post(answer, source) {
 // joined as sentences ("Loading the model…" takes no second full stop).
 function announce() {
   const parts = [$("#status").textContent, $("#message").textContent].map((text) => text.trim()).filter(Boolean);
-  $("#announce").textContent = parts.reduce((said, part) => (/[.!?…:]$/.test(said) ? `${said} ${part}` : `${said}. ${part}`));
+  $("#announce").textContent = parts.reduce((said, part) => (!said || /[.!?…:]$/.test(said) ? `${said} ${part}`.trim() : `${said}. ${part}`), "");
 }
 
 // Why the model did not load, in words a visitor or the site's owner can act on; the details go to the console.

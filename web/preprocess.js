@@ -325,12 +325,13 @@ function extremeFilter(source, size, pick) {
 }
 
 // ink_threshold(): the level between strokes and paper, and the level of the strokes' cores. `drawn`:
-// a drawing's alpha, whose paper is exactly 0 however much of it is inked.
+// a drawing's alpha; where some of it is fully transparent, its paper is exactly 0 however much is inked.
 function inkThreshold(ink, drawn) {
   const sample = [];
   for (let y = 0; y < ink.height; y += 2) for (let x = 0; x < ink.width; x += 2) sample.push(ink.data[y * ink.width + x]);
-  const paper = drawn ? 0 : percentile(sample, 50);
-  const noise = drawn ? 0 : 1.4826 * percentile(
+  const clear = drawn && ink.data.some((v) => v === 0);
+  const paper = clear ? 0 : percentile(sample, 50);
+  const noise = clear ? 0 : 1.4826 * percentile(
     sample.map((v) => Math.abs(v - paper)),
     50,
   );
@@ -781,7 +782,7 @@ export function normalizeStrokes(ink, edge) {
   const scale = C.BOX / (Math.max(bottom - top, right - left) + 1);
   const width = strokeWidth(cropped, edge) * scale;
   // strokes.BLOT: a dot or a blot is no digit (blown up to 20x20 it read as a confident 0).
-  if (width >= C.BLOT * C.BOX) throw new NoDigitError("no digit found: a dot or a blot, not the strokes of a digit");
+  if (width >= C.BLOT * C.BOX) throw new NoDigitError(C.BLOTTED);
   if (C.MIN_WIDTH <= width && width <= C.MAX_WIDTH) return fitBox(cropped, edge / 2);
   return fitBox(restroke(cropped, edge, scale * C.FINE, width * C.FINE), 0.25);
 }

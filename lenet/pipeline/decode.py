@@ -30,6 +30,13 @@ class NoDigitError(ValueError):
     """The image is readable but holds no digit (blank canvas, flat colour)."""
 
 
+# NoDigitError's messages for nothing there at all (a page shows its hint instead of these).
+NOTHING_GIVEN = "no digit found: nothing was drawn or uploaded"
+EMPTY_CANVAS = "no digit found: the canvas is empty"
+BLANK = "no digit found: the image is blank"
+NOTHING_THERE = (NOTHING_GIVEN, EMPTY_CANVAS, BLANK)
+
+
 @dataclass(frozen=True)
 class Sketch:
     """A drawing: its stroke layers, each on a transparent canvas; the ink is the union of their
@@ -83,7 +90,7 @@ class Picture:
 def decode(source: ImageSource) -> Picture:
     """The one entry point: any ImageSource -> Picture. Raises ImageError or NoDigitError."""
     if source is None:
-        raise NoDigitError("no digit found: nothing was drawn or uploaded")
+        raise NoDigitError(NOTHING_GIVEN)
     if isinstance(source, dict):
         source = Sketch.from_gradio(source)
     if isinstance(source, Sketch):
@@ -179,7 +186,7 @@ def sketch_alpha(sketch: Sketch) -> np.ndarray:
     """(H, W) uint8: the union (maximum) of the layers' alpha. NoDigitError if no layer has any."""
     alphas = [alpha for layer in sketch.layers if (alpha := _layer_alpha(layer)) is not None]
     if not alphas:
-        raise NoDigitError("no digit found: the canvas is empty")
+        raise NoDigitError(EMPTY_CANVAS)
     if len({alpha.shape for alpha in alphas}) > 1:
         raise ImageError(f"sketch layers differ in size: {sorted({alpha.shape for alpha in alphas})}")
     return np.maximum.reduce(alphas)

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from lenet.pipeline.decode import NoDigitError, Picture
+from lenet.pipeline.decode import BLANK, NoDigitError, Picture
 from lenet.pipeline.strokes import dilate, stroke_width
 
 BACKGROUND_SIDE = 128  # the paper's lighting is estimated on an image this size: it varies slowly
@@ -304,9 +304,11 @@ def ink_threshold(
     """(the ink level that separates strokes from paper, about halfway up the strokes and above the
     paper's noise; the level of the strokes' cores). `window`: where all of the ink is (inked_window);
     a canvas that is mostly blank is then measured there alone, with the same result. `drawn`: the
-    alpha of a transparent canvas, whose paper is exactly 0 however much of it is inked (its median,
-    where strokes covered over half of it, was taken for the paper, and a blot for a blank canvas)."""
-    if drawn:
+    alpha of a transparent canvas. Where some of it is fully transparent, its paper is exactly 0
+    however much of it is inked (its median, where strokes covered over half of it, was taken for
+    the paper, and a blot for a blank canvas); a picture on a half-transparent ground has no such
+    pixel, and its paper is measured as a photo's is."""
+    if drawn and not ink.all():
         return _stroke_levels(ink if window is None else ink[window], paper=0.0, noise=0.0)
     sample = ink[::2, ::2]  # a quarter of the pixels: the same medians, four times sooner
     if window is not None:
@@ -328,7 +330,7 @@ def _stroke_levels(ink: np.ndarray, paper: float, noise: float) -> tuple[float, 
     floor = paper + max(6 * noise, MIN_CONTRAST)
     strokes = ink[ink > floor]
     if strokes.size == 0:
-        raise NoDigitError("no digit found: the image is blank")
+        raise NoDigitError(BLANK)
     core = float(np.percentile(strokes, 90))  # the strokes' cores, not one hot pixel
     return max(floor, paper + 0.45 * (core - paper)), core
 
@@ -675,7 +677,7 @@ def digit_mask(
     small = reduce_mask(mask, factor)
     labels, count = ndimage.label(small, structure=EIGHT_CONNECTED)  # (h, w) int32
     if count == 0:
-        raise NoDigitError("no digit found: the image is blank")
+        raise NoDigitError(BLANK)
     block_ink = block_sums(np.where(mask, ink, 0).astype(np.float32), factor).numpy()  # (h, w)
     weight = np.bincount(labels.ravel(), weights=block_ink.ravel(), minlength=count + 1)[1:]  # ink per component
     objects = ndimage.find_objects(labels)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lenet.pipeline.decode import NoDigitError
+from lenet.pipeline.decode import BLANK, NoDigitError
 
 SIZE = 28  # the model's input side
 BOX = 20  # MNIST fits each digit into 20x20 and centres its mass in 28x28
@@ -59,5 +59,5 @@ def model_levels(digits: list[np.ndarray]) -> np.ndarray:
     """Fitted (h, w) digits -> (N, 28, 28) uint8: each centred by mass and quantised, all in one batch
     (a number's candidate parts are many). Raises NoDigitError for a blank one."""
     if not all(digit.sum() > 0 for digit in digits):
-        raise NoDigitError("no digit found: the image is blank")
+        raise NoDigitError(BLANK)
     return center_by_mass(quantize(on_canvas(digits)))[:, 0].numpy().astype(np.uint8)

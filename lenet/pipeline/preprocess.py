@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from PIL import Image
+from scipy import ndimage
 
 from lenet.pipeline.decode import ImageError, ImageSource, NoDigitError, Sketch, decode
 from lenet.pipeline.ink import digit_ink, ink_map
@@ -27,12 +28,12 @@ __all__ = ["ImageError", "ImageSource", "ModelInput", "NoDigitError", "Sketch", 
 @dataclass(frozen=True)
 class ModelInput:
     """What the model sees: `levels`, (28, 28) uint8 grey levels as MNIST stores them; the model's
-    tensor and the preview are both derived from them, so they cannot disagree. `left_out`: for a
-    drawing, the share of its painted pixels not read as the digit (strokes far from it: most often
-    more digits, as when a number is drawn); 0 for a photo, whose left-out ink is mostly paper."""
+    tensor and the preview are both derived from them, so they cannot disagree. `beside`: for a
+    drawing, the share of its painted pixels in strokes left out beside the digit (`strokes_beside`:
+    most often more digits, as when a number is drawn); 0 for a photo."""
 
     levels: np.ndarray
-    left_out: float = 0.0
+    beside: float = 0.0
 
     @property
     def pixels(self) -> torch.Tensor:
@@ -53,5 +54,22 @@ def preprocess(source: ImageSource) -> ModelInput:
     ink, edge = digit_ink(painted, drop_border=not picture.is_ink)
     # Centred by mass and quantised to 8 bits like MNIST itself: the levels the model and the preview share.
     levels = model_levels([normalize_strokes(ink, edge, blots=False)])[0]  # (28, 28) uint8
-    left_out = 1 - np.count_nonzero(ink) / np.count_nonzero(painted) if picture.is_ink else 0.0  # rims in both
-    return ModelInput(levels, left_out=max(left_out, 0.0))
+    return ModelInput(levels, beside=strokes_beside(painted, ink) if picture.is_ink else 0.0)
+
+
+def strokes_beside(painted: np.ndarray, digit: np.ndarray) -> float:
+    """(H, W) ink of a drawing and of the digit kept from it -> the share of its painted pixels in
+    strokes left out that share no column with the digit: other digits of a number. An underline, a
+    frame or a 1's base, left out too, share its columns; a photo's left-out ink is mostly paper."""
+    left = (painted > 0) & (digit == 0)  # rims count on both sides, as they are kept with strokes
+    if not left.any():  # most drawings: the digit is all there is
+        return 0.0
+    columns = np.flatnonzero(digit.any(0))
+    labels, _ = ndimage.label(left, structure=np.ones((3, 3), dtype=bool))
+    areas = np.bincount(labels.ravel())
+    beside = [
+        label
+        for label, (_, cols) in enumerate(ndimage.find_objects(labels), start=1)
+        if cols.stop <= columns[0] or cols.start > columns[-1]
+    ]
+    return float(areas[beside].sum()) / np.count_nonzero(painted)

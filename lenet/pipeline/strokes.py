@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from lenet.pipeline.decode import NoDigitError
+from lenet.pipeline.decode import BLANK, NoDigitError
 from lenet.pipeline.place import BOX
 
 FINE = 4  # strokes are normalised at FINE x the final scale (an 80 px box), then reduced
@@ -131,7 +131,7 @@ def normalize_strokes(ink: np.ndarray, edge: float = 0.5, blots: bool = True) ->
     mask = ink > edge
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     if len(rows) == 0:
-        raise NoDigitError("no digit found: the image is blank")
+        raise NoDigitError(BLANK)
     crop = ink[max(rows[0] - 1, 0) : rows[-1] + 2, max(cols[0] - 1, 0) : cols[-1] + 2]  # with the rims
     scale = BOX / (max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1)  # source pixels -> final pixels
     width = stroke_width(crop > edge) * scale  # the stroke width it would have at the final size

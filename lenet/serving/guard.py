@@ -182,9 +182,10 @@ def _misnamed(endpoint: Endpoint | None, value: Any) -> tuple[int, str] | None:
         return None  # Gradio's own validation refuses it cleanly (422)
     names = [name for name, _ in endpoint.keywords]
     takes = f"this endpoint takes {', '.join(names) or 'no parameters'}"
-    # Gradio drops an "oauth_token" the endpoint does not take, rather than refusing it.
-    if unknown := [str(key)[:40] for key in value if key not in names and key != "oauth_token"]:
-        return 422, f"refused: no parameter {unknown[0]!r}: {takes}"
+    # Gradio drops an "oauth_token" the endpoint does not take, rather than refusing it. The caller's
+    # own names are not echoed back.
+    if any(key not in names and key != "oauth_token" for key in value):
+        return 422, f"refused: a parameter this endpoint does not take: {takes}"
     if missing := [name for name, has_default in endpoint.keywords if not has_default and name not in value]:
         return 422, f"refused: no value for {missing[0]!r}: {takes}"
     return None

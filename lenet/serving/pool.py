@@ -191,7 +191,7 @@ class PredictorPool:
         ImageError or NoDigitError from the pipeline, WorkerError if its worker crashed or hung."""
         answer, levels = self._ask("digit", source, k)
         levels = np.frombuffer(levels, dtype=np.uint8).reshape(answer["shape"])
-        model_input = ModelInput(levels, left_out=answer["left_out"])
+        model_input = ModelInput(levels, beside=answer["beside"])
         return Prediction(top=[(label, p) for label, p in answer["top"]], model_input=model_input)
 
     def read_number(self, source: ImageSource, k: int = 3) -> NumberReading:
@@ -281,7 +281,7 @@ def serve(connection: Connection) -> None:
             answer = {"number": reading.number, "confidence": reading.confidence, "digits": digits}
         else:
             levels = prediction.model_input.levels  # (28, 28) uint8
-            answer = {"top": prediction.top, "left_out": prediction.model_input.left_out}
+            answer = {"top": prediction.top, "beside": prediction.model_input.beside}
         connection.send_bytes(json.dumps({**answer, "shape": list(levels.shape)}).encode())
         connection.send_bytes(levels.tobytes())
 
