@@ -61,7 +61,12 @@ def export_onnx(model: LeNet5, out: str | Path) -> Path:
             'exporting to ONNX needs the onnx and onnxscript packages: pip install "onnxscript>=0.5"'
         ) from None
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.is_dir():
+        raise ExportError(f"{out.name} is a folder: give the ONNX file's name (e.g. model.onnx)")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # a file where a folder is asked for, or no permission
+        raise ExportError(f"cannot make the folder for {out.name}: {err.strerror}") from None
     example = torch.zeros(2, 1, SIZE, SIZE)
     with torch.no_grad(), _as_export_error():
         program = torch.onnx.export(

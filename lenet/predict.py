@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from lenet.checkpoint import load_digit_model, load_model
+from lenet.checkpoint import CheckpointError, load_digit_model, load_model
 from lenet.model import LeNet5, best_path
 from lenet.pipeline.preprocess import ImageSource, ModelInput, preprocess
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from lenet.numbers import NumberReading
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "lenet5"
+DIGIT_CLASSES = 10  # a digit classifier's classes; the piece reader adds an 11th, "not one digit"
 DEFAULT_PIECES = DEFAULT_CHECKPOINT.parent / "lenet5-pieces"  # the piece reader (train/pieces.toml)
 DEFAULT_LINES = DEFAULT_CHECKPOINT.parent / "lenet5-lines"  # the line reader (train/lines.toml)
 
@@ -23,8 +24,14 @@ DEFAULT_LINES = DEFAULT_CHECKPOINT.parent / "lenet5-lines"  # the line reader (t
 def load_readers(
     pieces: str | Path | None = DEFAULT_PIECES, lines: str | Path | None = DEFAULT_LINES
 ) -> tuple[LeNet5 | None, LeNet5 | None]:
-    """The piece and line readers that numbers are read with, each from its folder if that exists."""
-    return tuple(load_model(folder) if folder and Path(folder).is_dir() else None for folder in (pieces, lines))
+    """The piece and line readers that numbers are read with, each from its folder: the bundled ones
+    where that is not there (an installed package without them), any other only if it exists."""
+    readers = []
+    for folder, bundled in ((pieces, DEFAULT_PIECES), (lines, DEFAULT_LINES)):
+        if folder and not Path(folder).is_dir() and Path(folder) != Path(bundled):
+            raise CheckpointError(f"{Path(folder).name}: no such checkpoint folder")
+        readers.append(load_model(folder) if folder and Path(folder).is_dir() else None)
+    return tuple(readers)
 
 
 def checked_k(k: int) -> int:
@@ -66,6 +73,11 @@ class Predictor:
             raise ValueError("the model is a line reader (train/lines.toml), not a digit classifier")
         self.model = model.eval()
         self.labels = [str(i) for i in range(model.config.num_classes)]
+        if pieces is not None and (pieces.config.line_hidden or pieces.config.num_classes != DIGIT_CLASSES + 1):
+            raise ValueError(
+                f'the piece reader must be a LeNet5 with {DIGIT_CLASSES + 1} classes, the digits and "not one '
+                'digit" (train/pieces.toml)'
+            )
         self.pieces = pieces.eval() if pieces is not None else None
         if lines is not None and not lines.config.line_hidden:
             raise ValueError("the line reader must be a LeNet5 with line_hidden > 0 (train/lines.toml)")
@@ -80,7 +92,10 @@ class Predictor:
     ) -> Predictor:
         """The model in `path`; the piece and line readers in `pieces` and `lines` if those folders
         exist (None: without)."""
-        return cls(load_digit_model(path), *load_readers(pieces, lines))
+        model = load_digit_model(path)
+        if model.config.num_classes != DIGIT_CLASSES:  # its 11th class, "not one digit", is no answer
+            raise CheckpointError(f"{Path(path).name} is a piece reader (numbers use it), not a digit classifier")
+        return cls(model, *load_readers(pieces, lines))
 
     @torch.inference_mode()
     def digit_scores(self, pixels: torch.Tensor) -> torch.Tensor:

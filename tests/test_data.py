@@ -57,3 +57,18 @@ def test_augment_warps_each_image_differently_and_reproducibly(mnist_test):
     assert (centre(first) - centre(pixels)).norm(dim=1).max() < 5
     assert (first.amax(dim=(1, 2, 3)) > 0.8).all()
     assert augment(pixels, AugmentConfig(), torch.Generator()) is pixels
+
+
+def test_rendering_through_the_pipeline_in_this_process_leaves_its_threads(mnist_test, tmp_path):
+    """A few images are rendered in the caller's own process (one chunk), whose torch threads the
+    renderer set to 1 and left so: a dry run's --threads 2 trained, and reported, on one thread."""
+    from lenet.training.data import through_pipeline
+
+    images, _ = mnist_test
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        rendered = through_pipeline(images[:20], "threads", cache_dir=tmp_path)
+        assert rendered.shape == (20, 28, 28) and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -105,6 +105,43 @@ def test_cli_human_output_and_bad_checkpoint(tmp_path, digit_files, cli_env):
     assert result.stderr.strip() == f"error: checkpoint folder {tmp_path / 'nowhere'} not found"
 
 
+def test_wrong_models_and_outputs_get_one_line_not_a_traceback(tmp_path, digit_files, cli_env):
+    """From a review as an ML engineer: the piece reader taken for a digit classifier answered "10"
+    among its guesses; export-onnx to a folder, and a push dry run into a file, ended in tracebacks."""
+    good = digit_files[0][0]
+    (tmp_path / "a-file").write_text("x")
+    runs = {
+        ("predict", str(good), "--checkpoint", "checkpoints/lenet5-pieces"): "not a digit classifier",
+        ("export-onnx", "--out", str(tmp_path)): "is a folder",
+        ("export-onnx", "--out", str(tmp_path / "a-file" / "model.onnx")): "cannot make the folder",
+        ("push", "--repo-id", "a/b", "--dry-run", "--out", str(tmp_path / "a-file")): "is a file",
+    }
+    for command, said in runs.items():
+        result = subprocess.run(
+            [sys.executable, "-m", "lenet", *command], env=cli_env, capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 2 and "Traceback" not in result.stderr, (command, result.stderr[-300:])
+        assert len(result.stderr.strip().splitlines()) == 1 and said in result.stderr, (command, result.stderr)
+
+
+def test_the_python_api_refuses_what_it_cannot_use():
+    """Predictor: a 10-class model or a line reader as the piece reader (it read 7309 as 73067, or
+    failed deep inside), a readers' folder that is not there (ignored), a tensor to predict
+    (Pillow's "no attribute 'read'")."""
+    import torch
+
+    from lenet import ImageError, Predictor
+    from lenet.checkpoint import CheckpointError
+
+    for pieces in ("checkpoints/lenet5", "checkpoints/lenet5-lines"):
+        with pytest.raises(ValueError, match="piece reader must be"):
+            Predictor.from_checkpoint(pieces=pieces)
+    with pytest.raises(CheckpointError, match="no such checkpoint folder"):
+        Predictor.from_checkpoint(lines="checkpoints/lenet5-line")
+    with pytest.raises(ImageError, match="cannot read an image from a Tensor"):
+        Predictor.from_checkpoint().predict(torch.zeros(28, 28))
+
+
 def test_every_flag_says_its_default_or_that_it_is_required():
     """The module's promise: each option of each command has help text that names its default (or says
     it is required), so `--help` alone tells what a bare command does."""

@@ -18,9 +18,14 @@ from lenet.hub.errors import HubError, hub_errors
 def empty_folder(out: str | Path) -> Path:
     """`out`, made if missing; a HubError if it holds anything (a dry run writes exactly what it would upload)."""
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise HubError(f"{out} is a file; a dry run writes what would be uploaded into a new folder")
     if out.exists() and any(out.iterdir()):
         raise HubError(f"{out} is not empty; a dry run writes exactly what would be uploaded, into a new folder")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # a file where a folder is asked for, or no permission
+        raise HubError(f"cannot make {out}: {err.strerror}") from None
     return out
 
 

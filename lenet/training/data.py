@@ -96,14 +96,18 @@ def pipeline_version() -> str:
 def _render_chunk(images: np.ndarray) -> np.ndarray:
     from lenet.pipeline.preprocess import NoDigitError, preprocess
 
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)  # one process per core does the parallel work
     out = np.zeros((len(images), 28, 28), np.uint8)
-    for i, image in enumerate(images):
-        try:
-            out[i] = np.asarray(preprocess(image).preview)
-        except NoDigitError:  # a digit too faint to find stays as MNIST has it (other sizes: blank)
-            if image.shape == (28, 28):
-                out[i] = image
+    try:
+        for i, image in enumerate(images):
+            try:
+                out[i] = np.asarray(preprocess(image).preview)
+            except NoDigitError:  # a digit too faint to find stays as MNIST has it (other sizes: blank)
+                if image.shape == (28, 28):
+                    out[i] = image
+    finally:
+        torch.set_num_threads(threads)  # a chunk rendered in the caller's own process leaves its threads be
     return out
 
 
