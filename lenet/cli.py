@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from lenet.checkpoint import CheckpointError, read_metrics
+from lenet.checkpoint import STATE_DIR, CheckpointError, read_metrics
 from lenet.pipeline.decode import display_name
 from lenet.pipeline.preprocess import ImageError, NoDigitError
 from lenet.predict import DEFAULT_CHECKPOINT, Predictor
@@ -205,6 +205,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         extra = ExtraData(args.extra_data, found.images, found.labels, args.extra_weight)
     if args.dry_run and args.resume:
         raise RecipeError("--dry-run does not resume: it would replace the unfinished run's training state")
+    # Nothing trained is lost to a slip: a dry run into a finished checkpoint, or a run started over
+    # on an unfinished one (train() refuses a dry run onto an unfinished one).
+    target = Path(args.out or recipe.out)
+    unfinished = (target / STATE_DIR).is_dir()
+    if args.dry_run and args.out is not None and not unfinished and (target / "model.safetensors").is_file():
+        raise RecipeError(
+            f"{target} holds a trained checkpoint, which a dry run would replace with an untrained one: "
+            "give a new --out, or none (a temporary folder)"
+        )
+    if unfinished and not args.resume and not args.dry_run:
+        raise RecipeError(
+            f"{target} holds an unfinished run (its {STATE_DIR}): --resume to go on with it, or give "
+            "another --out (starting over would discard it)"
+        )
     options = {"data_dir": args.data_dir, "device": args.device, "extra": extra}
     if args.dry_run and args.out is None:
         with tempfile.TemporaryDirectory(prefix="lenet-dry-run-") as scratch:

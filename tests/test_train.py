@@ -115,6 +115,7 @@ def test_kill_during_training_then_resume_matches_an_uninterrupted_run(tmp_path,
         ),
         ([*command, "--resume", "--dry-run"], "--dry-run does not resume"),
         ([*command, "--dry-run"], "unfinished run's training state"),
+        (command, "holds an unfinished run"),  # started over without --resume: it was discarded unsaid
     ):
         result = subprocess.run([*refused, "--out", str(killed)], env=cli_env, capture_output=True, text=True)
         assert result.returncode == 2 and says in result.stderr and "Traceback" not in result.stderr, result.stderr
@@ -131,6 +132,10 @@ def test_kill_during_training_then_resume_matches_an_uninterrupted_run(tmp_path,
         torch.testing.assert_close(again[key], straight[key], rtol=1e-5, atol=1e-6, msg=key)
     history = json.loads((killed / "metrics.json").read_text())["history"]
     assert [h["epoch"] for h in history] == [1, 2, 3]
+    # A dry run into the finished checkpoint would replace it with an untrained one: refused, kept.
+    result = subprocess.run([*command, "--dry-run", "--out", str(killed)], env=cli_env, capture_output=True, text=True)
+    assert result.returncode == 2 and "holds a trained checkpoint" in result.stderr, result.stderr
+    torch.testing.assert_close(load_file(str(killed / "model.safetensors"))[key], again[key])
 
 
 def _to_toml(recipe: Recipe) -> str:
