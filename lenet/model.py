@@ -167,6 +167,17 @@ class LeNet5(
         write_model_files(self, Path(save_directory))
 
     @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | Path, **kwargs) -> LeNet5:
+        """The mixin's from_pretrained (a folder, or a Hub repo at a revision), with a local folder's
+        config.json read first as every checkpoint's is: the mixin parses it itself, and a damaged
+        one raised a bare JSONDecodeError, or AttributeError for a JSON list, not a CheckpointError."""
+        from lenet.checkpoint import read_config  # it imports this module
+
+        if Path(pretrained_model_name_or_path).is_dir():
+            read_config(pretrained_model_name_or_path)
+        return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+
+    @classmethod
     def _from_pretrained(
         cls,
         *,

@@ -108,8 +108,13 @@ def test_corrupt_weights_and_config_are_clear_errors(tmp_path):
     with pytest.raises(CheckpointError, match=r"model\.safetensors is not a readable safetensors file"):
         load_model(tmp_path / "ckpt")
     (tmp_path / "ckpt" / "config.json").write_text("{not json")
-    with pytest.raises(CheckpointError, match=r"config\.json is not valid JSON"):
-        load_model(tmp_path / "ckpt")
+    for load in (load_model, LeNet5.from_pretrained):  # from_pretrained: a bare JSONDecodeError before
+        with pytest.raises(CheckpointError, match=r"config\.json is not valid JSON"):
+            load(tmp_path / "ckpt")
+    (tmp_path / "ckpt" / "config.json").write_text("[1, 2]")  # from_pretrained: an AttributeError before
+    for load in (load_model, LeNet5.from_pretrained):
+        with pytest.raises(CheckpointError, match=r"config\.json does not describe a LeNet5"):
+            load(tmp_path / "ckpt")
     with pytest.raises(CheckpointError, match="not found"):
         load_model(tmp_path / "missing")
 
