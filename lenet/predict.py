@@ -90,11 +90,14 @@ class Predictor:
         pieces: str | Path | None = DEFAULT_PIECES,
         lines: str | Path | None = DEFAULT_LINES,
     ) -> Predictor:
-        """The model in `path`; the piece and line readers in `pieces` and `lines` if those folders
-        exist (None: without)."""
+        """The digit classifier in `path`; the piece and line readers in `pieces` and `lines` (None:
+        without; the bundled ones where they are not installed; any other folder must exist)."""
         model = load_digit_model(path)
-        if model.config.num_classes != DIGIT_CLASSES:  # its 11th class, "not one digit", is no answer
-            raise CheckpointError(f"{Path(path).name} is a piece reader (numbers use it), not a digit classifier")
+        if model.config.num_classes != DIGIT_CLASSES:  # the piece reader's 11th class, "not one digit", is no answer
+            raise CheckpointError(
+                f"{Path(path).name} has {model.config.num_classes} classes (the piece reader, which numbers use, "
+                "has 11): not a digit classifier"
+            )
         return cls(model, *load_readers(pieces, lines))
 
     @torch.inference_mode()

@@ -217,9 +217,8 @@ def _open(source: Any) -> Image.Image:
     name = display_name(source)
     if isinstance(source, bytes | bytearray):
         source = io.BytesIO(source)
-    elif not (
-        isinstance(source, str | Path) or hasattr(source, "read")
-    ):  # a tensor, a number: Pillow's own error says "read"
+    elif not isinstance(source, str | Path) and not hasattr(source, "read"):
+        # A tensor or a number: Pillow would say "object has no attribute 'read'".
         raise ImageError(
             f"cannot read an image from a {type(source).__name__} value: give a file path, bytes, a file "
             "object, a PIL image, a numpy array or a drawing"
