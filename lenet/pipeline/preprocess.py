@@ -18,7 +18,7 @@ from PIL import Image
 from scipy import ndimage
 
 from lenet.pipeline.decode import ImageError, ImageSource, NoDigitError, Sketch, decode
-from lenet.pipeline.ink import digit_ink, ink_map
+from lenet.pipeline.ink import EIGHT_CONNECTED, digit_ink, ink_map
 from lenet.pipeline.place import model_levels
 from lenet.pipeline.strokes import normalize_strokes
 
@@ -65,7 +65,7 @@ def strokes_beside(painted: np.ndarray, digit: np.ndarray) -> float:
     if not left.any():  # most drawings: the digit is all there is
         return 0.0
     columns = np.flatnonzero(digit.any(0))
-    labels, _ = ndimage.label(left, structure=np.ones((3, 3), dtype=bool))
+    labels, _ = ndimage.label(left, structure=EIGHT_CONNECTED)
     areas = np.bincount(labels.ravel())
     beside = [
         label
